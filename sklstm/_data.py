@@ -1,0 +1,302 @@
+"""Validation of sequence input and batching for the network.
+
+Three layouts are accepted (see ``check_sequences``). Whatever the layout,
+validated data is a ``Sequences`` object: either one 3D float32 array (all
+sequences equally long) or the concatenated time steps of ragged sequences
+with their offsets. Batches are copied from it one at a time, so a large
+(or strided, read-only) input is never copied as a whole.
+"""
+
+import math
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.utils import assert_all_finite, check_array
+from sklearn.utils.validation import validate_data
+
+_NUMERIC_KINDS = "biuf"
+
+
+class Sequences(torch.utils.data.Dataset):
+    """Validated sequences, optionally with targets and weights.
+
+    Parameters
+    ----------
+    values : ndarray
+        Either a 3D array ``(n_samples, n_timesteps, n_features)`` or, with
+        ``offsets``, a 2D array holding the time steps of all sequences one
+        after the other.
+    offsets : ndarray of int64 or None
+        Where each ragged sequence starts in ``values`` (plus the end).
+    y, weight : ndarray or None
+        Integer class codes and per-sample loss weights, one per sequence.
+    index : ndarray of int or None
+        The sequences this object exposes (a subset), without copying any.
+    """
+
+    def __init__(self, values, offsets=None, y=None, weight=None, index=None):
+        self.values = values
+        self.offsets = offsets
+        self.y = y
+        self.weight = weight
+        self.index = index
+        if offsets is None:
+            self.lengths = np.full(len(values), values.shape[1], dtype=np.int64)
+        else:
+            self.lengths = np.diff(offsets)
+
+    @property
+    def n_features(self):
+        return self.values.shape[-1]
+
+    def __len__(self):
+        return len(self.lengths) if self.index is None else len(self.index)
+
+    def __getitem__(self, i):
+        return self.batch(np.array([i]))
+
+    def with_targets(self, y, weight):
+        """Return the same sequences with class codes and weights attached."""
+        return Sequences(self.values, self.offsets, y, weight, self.index)
+
+    def subset(self, indices):
+        """Return a view of the sequences at ``indices`` (no data is copied)."""
+        index = indices if self.index is None else self.index[indices]
+        return Sequences(self.values, self.offsets, self.y, self.weight, index)
+
+    def batch(self, indices):
+        """Return ``(X, y)`` for the network: padded inputs and targets."""
+        if self.index is not None:
+            indices = self.index[indices]
+        lengths = self.lengths[indices]
+        if self.offsets is None:
+            x = self.values[indices]
+        else:
+            x = np.zeros((len(indices), lengths.max(), self.n_features), self.values.dtype)
+            for row, i in enumerate(indices):
+                x[row, : lengths[row]] = self.values[self.offsets[i] : self.offsets[i + 1]]
+        X = {"x": torch.from_numpy(x), "lengths": torch.from_numpy(lengths)}
+        if self.y is None:
+            return X, None
+        return X, (torch.from_numpy(self.y[indices]), torch.from_numpy(self.weight[indices]))
+
+
+class BatchIterator:
+    """Iterate over a ``Sequences`` in batches, optionally shuffled.
+
+    Shuffling draws from torch's global generator, which the estimator seeds.
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=False):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+
+    def __len__(self):
+        return math.ceil(len(self.dataset) / self.batch_size)
+
+    def __iter__(self):
+        n = len(self.dataset)
+        order = torch.randperm(n).numpy() if self.shuffle else np.arange(n)
+        for start in range(0, n, self.batch_size):
+            yield self.dataset.batch(order[start : start + self.batch_size])
+
+
+def check_sequences(estimator, X, *, reset, layout=None, dtype=np.float32):
+    """Validate ``X`` and return ``(layout, Sequences)``.
+
+    Layouts:
+
+    - ``"table"``: a 2D array or DataFrame ``(n_samples, n_timesteps)`` of
+      univariate sequences; its width is ``n_features_in_`` as for any
+      scikit-learn estimator.
+    - ``"sequences"``: a 3D array ``(n_samples, n_timesteps, n_features)``, or
+      a list of 2D ``(n_timesteps_i, n_features)`` or 1D ``(n_timesteps_i,)``
+      arrays of any lengths.
+
+    ``layout`` is the layout seen in ``fit`` (None when resetting). A list of
+    equally long 1D arrays is a table unless the estimator was fitted on
+    sequences. Values are cast to ``dtype`` (no copy if they have it).
+    """
+    if sp.issparse(X):
+        raise TypeError(
+            "Sparse input is not supported: sequences must be dense. "
+            "Convert X with X.toarray()."
+        )
+    if _is_list_of_sequences(X, layout):
+        seqs = _check_sequence_list(X, dtype)
+        found = "sequences"
+    else:
+        array = check_array(
+            X, dtype="numeric", allow_nd=True, ensure_all_finite=False,
+            ensure_2d=False, estimator=estimator,
+        )
+        if array.ndim == 3:
+            seqs, found = _check_3d(array, dtype), "sequences"
+        elif array.ndim == 2:
+            found = "table"
+            table = validate_data(
+                estimator, X, reset=reset, dtype="numeric", ensure_all_finite=False
+            )
+            seqs = Sequences(_cast(table, dtype)[:, :, None])
+        else:
+            raise ValueError(
+                f"Expected a 2D (n_samples, n_timesteps) or 3D (n_samples, "
+                f"n_timesteps, n_features) array, or a list of sequences; got an "
+                f"array with {array.ndim} dimension(s) and shape {array.shape}. "
+                "Reshape your data, e.g. X.reshape(1, -1) for a single univariate "
+                "sequence."
+            )
+    if layout is not None and found != layout:
+        raise ValueError(_layout_mismatch(estimator, layout))
+    if found == "sequences":
+        _check_n_features(estimator, seqs.n_features, reset)
+    return found, seqs
+
+
+def _layout_mismatch(estimator, layout):
+    name = type(estimator).__name__
+    if layout == "table":
+        return (
+            f"{name} was fitted on a 2D array of univariate sequences "
+            f"(n_samples, n_timesteps), so predict needs the same layout with "
+            f"{estimator.n_features_in_} columns; got 3D or ragged sequences."
+        )
+    return (
+        f"{name} was fitted on 3D or ragged sequences with "
+        f"{estimator.n_features_in_} feature(s) per step, so it needs the same "
+        "layout; got a 2D array. For univariate sequences pass X[:, :, None]."
+    )
+
+
+def _check_n_features(estimator, n_features, reset):
+    if reset:
+        estimator.n_features_in_ = n_features
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+    elif n_features != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {n_features} features per time step, but "
+            f"{type(estimator).__name__} is expecting {estimator.n_features_in_} "
+            "features as input."
+        )
+
+
+def _is_list_of_sequences(X, layout):
+    """Whether ``X`` is a list (or 1D object array) of sequences."""
+    is_object_array = isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 1
+    if not (is_object_array or isinstance(X, (list, tuple))) or len(X) == 0:
+        return False
+    if isinstance(X[0], (str, bytes)) or np.ndim(X[0]) == 0:
+        return False  # a flat list of scalars: check_array explains the error
+    return layout == "sequences" or is_object_array or not _is_table_rows(X)
+
+
+def _is_table_rows(X):
+    """Whether ``X`` is a list of equally long flat rows: sklearn's 2D table."""
+    n_columns = None
+    for row in X:
+        try:
+            if np.ndim(row) != 1:
+                return False
+        except ValueError:  # a ragged nested list
+            return False
+        if n_columns is not None and len(row) != n_columns:
+            return False
+        n_columns = len(row)
+    return True
+
+
+def _check_sequence_list(X, dtype):
+    arrays = []
+    for i, seq in enumerate(X):
+        a = _check_one_sequence(seq, i)
+        if arrays and a.shape[1] != arrays[0].shape[1]:
+            raise ValueError(
+                f"Sequence {i} has {a.shape[1]} features per time step but sequence "
+                f"0 has {arrays[0].shape[1]}; all sequences need the same number "
+                "of features."
+            )
+        arrays.append(a)
+    lengths = np.array([len(a) for a in arrays], dtype=np.int64)
+    values = np.concatenate(arrays, axis=0, dtype=dtype, casting="unsafe")
+    _check_finite(values, lengths)
+    if np.all(lengths == lengths[0]):
+        return Sequences(values.reshape(len(arrays), lengths[0], -1))
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    return Sequences(values, offsets)
+
+
+def _check_one_sequence(seq, i):
+    if sp.issparse(seq):
+        raise TypeError(f"Sequence {i} is sparse; convert it with .toarray().")
+    try:
+        a = np.asarray(seq)
+    except ValueError as exc:
+        raise ValueError(
+            f"Sequence {i} is not a rectangular array of numbers: {exc}"
+        ) from None
+    if a.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported (sequence {i}).")
+    if a.dtype.kind == "O":
+        a = a.astype(np.float64)  # raises TypeError naming a non-number
+    elif a.dtype.kind not in _NUMERIC_KINDS:
+        raise ValueError(
+            f"Sequence {i} has dtype {a.dtype}; sequences must hold numbers. "
+            "Convert your data to numeric values explicitly."
+        )
+    if a.ndim == 1:
+        a = a[:, None]
+    if a.ndim != 2:
+        raise ValueError(
+            f"Sequence {i} has {a.ndim} dimensions; each sequence must be 1D "
+            "(n_timesteps,) or 2D (n_timesteps, n_features)."
+        )
+    if a.shape[0] == 0:
+        raise ValueError(
+            f"Sequence {i} has length 0; every sequence needs at least one time "
+            "step. Remove empty sequences before fitting or predicting."
+        )
+    if a.shape[1] == 0:
+        raise ValueError(f"Sequence {i} has 0 features; at least one is required.")
+    return a
+
+
+def _check_3d(X, dtype):
+    n_samples, n_steps, n_features = X.shape
+    if n_samples == 0:
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 "
+            "is required."
+        )
+    if n_steps == 0:
+        raise ValueError(
+            f"X has sequences of length 0 (shape={X.shape}); every sequence needs "
+            "at least one time step."
+        )
+    if n_features == 0:
+        raise ValueError(f"X has 0 features (shape={X.shape}); at least one is required.")
+    return Sequences(_cast(X, dtype))
+
+
+def _cast(X, dtype):
+    """Cast to ``dtype`` (no copy if ``X`` has it) and check it is finite."""
+    values = X.astype(dtype, copy=False)
+    _check_finite(values)
+    return values
+
+
+def _check_finite(values, lengths=None):
+    try:
+        assert_all_finite(values, input_name="X")
+    except ValueError as exc:
+        where = ""
+        if lengths is not None:
+            bad_row = np.flatnonzero(~np.isfinite(values).all(axis=1))[0]
+            where = f" (first in sequence {np.searchsorted(np.cumsum(lengths), bad_row, 'right')})"
+        raise ValueError(
+            f"{str(exc).rstrip('.')}{where}. Values must be finite, also once "
+            f"cast to {values.dtype}; remove or impute NaN and infinite values."
+        ) from None
+
