@@ -125,22 +125,14 @@ def check_sequences(estimator, X, *, reset, layout=None, dtype=np.float32):
             "Convert X with X.toarray()."
         )
     if _is_list_of_sequences(X, layout):
-        seqs = _check_sequence_list(X, dtype)
-        found = "sequences"
+        _check_layout(estimator, "sequences", layout)
+        found, seqs = "sequences", _check_sequence_list(X, dtype)
     else:
         array = check_array(
             X, dtype="numeric", allow_nd=True, ensure_all_finite=False,
             ensure_2d=False, estimator=estimator,
         )
-        if array.ndim == 3:
-            seqs, found = _check_3d(array, dtype), "sequences"
-        elif array.ndim == 2:
-            found = "table"
-            table = validate_data(
-                estimator, X, reset=reset, dtype="numeric", ensure_all_finite=False
-            )
-            seqs = Sequences(_cast(table, dtype)[:, :, None])
-        else:
+        if array.ndim not in (2, 3):
             raise ValueError(
                 f"Expected a 2D (n_samples, n_timesteps) or 3D (n_samples, "
                 f"n_timesteps, n_features) array, or a list of sequences; got an "
@@ -148,22 +140,31 @@ def check_sequences(estimator, X, *, reset, layout=None, dtype=np.float32):
                 "Reshape your data, e.g. X.reshape(1, -1) for a single univariate "
                 "sequence."
             )
-    if layout is not None and found != layout:
-        raise ValueError(_layout_mismatch(estimator, layout))
+        found = "table" if array.ndim == 2 else "sequences"
+        _check_layout(estimator, found, layout)
+        if found == "table":
+            table = validate_data(
+                estimator, X, reset=reset, dtype="numeric", ensure_all_finite=False
+            )
+            seqs = Sequences(_cast(table, dtype)[:, :, None])
+        else:
+            seqs = _check_3d(array, dtype)
     if found == "sequences":
         _check_n_features(estimator, seqs.n_features, reset)
     return found, seqs
 
 
-def _layout_mismatch(estimator, layout):
+def _check_layout(estimator, found, layout):
+    if layout is None or found == layout:
+        return
     name = type(estimator).__name__
     if layout == "table":
-        return (
+        raise ValueError(
             f"{name} was fitted on a 2D array of univariate sequences "
             f"(n_samples, n_timesteps), so predict needs the same layout with "
             f"{estimator.n_features_in_} columns; got 3D or ragged sequences."
         )
-    return (
+    raise ValueError(
         f"{name} was fitted on 3D or ragged sequences with "
         f"{estimator.n_features_in_} feature(s) per step, so it needs the same "
         "layout; got a 2D array. For univariate sequences pass X[:, :, None]."
@@ -282,7 +283,8 @@ def _check_3d(X, dtype):
 
 def _cast(X, dtype):
     """Cast to ``dtype`` (no copy if ``X`` has it) and check it is finite."""
-    values = X.astype(dtype, copy=False)
+    with np.errstate(over="ignore"):  # an overflow gives inf: reported below
+        values = X.astype(dtype, copy=False)
     _check_finite(values)
     return values
 

@@ -1,0 +1,139 @@
+"""Bad input gets a ValueError or TypeError that says what is wrong."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from sklstm import LSTMSequenceClassifier
+
+FAST = dict(hidden_size=4, max_epochs=1, random_state=0)
+RNG = np.random.RandomState(0)
+X3 = RNG.normal(size=(10, 6, 2)).astype(np.float32)
+Y = np.arange(10) % 2
+RAGGED = [RNG.normal(size=(3 + i, 2)) for i in range(10)]
+
+
+OBJECT_3D = X3.astype(object)
+OBJECT_3D[0, 0, 0] = {"a": 1}
+
+
+def _with(array, index, value):
+    array = np.array(array, dtype=np.float64)
+    array[index] = value
+    return array
+
+
+BAD_X = [
+    (_with(X3, (1, 2, 0), np.nan), ValueError, "NaN"),
+    (_with(X3, (1, 2, 0), np.inf), ValueError, "infinity"),
+    (_with(X3, (1, 2, 0), 1e39), ValueError, "infinity or a value too large"),
+    (_with(X3[:, :, 0], (0, 0), np.nan), ValueError, "NaN"),
+    ([*RAGGED[:4], _with(RAGGED[4], (1, 1), np.nan), *RAGGED[5:]], ValueError,
+     r"NaN.*sequence 4"),
+    (X3[:, :, 0].ravel()[:10], ValueError, "1 dimension"),
+    (X3[:, :, :, None], ValueError, "4 dimension"),
+    (np.empty((0, 6, 2)), ValueError, "0 sample"),
+    (np.empty((10, 0, 2)), ValueError, "length 0"),
+    (np.empty((10, 6, 0)), ValueError, "0 features"),
+    ([], ValueError, "empty|0 sample"),
+    ([*RAGGED[:3], np.empty((0, 2)), *RAGGED[4:]], ValueError, "Sequence 3 has length 0"),
+    ([*RAGGED[:3], np.empty((4, 0)), *RAGGED[4:]], ValueError, "0 features"),
+    ([*RAGGED[:3], RNG.normal(size=(4, 3)), *RAGGED[4:]], ValueError,
+     "Sequence 3 has 3 features.*sequence 0 has 2"),
+    ([*RAGGED[:3], RNG.normal(size=(4, 2, 2)), *RAGGED[4:]], ValueError, "3 dimensions"),
+    ([*RAGGED[:3], 5.0, *RAGGED[4:]], ValueError, "0 dimensions"),
+    (sp.csr_matrix(X3[:, :, 0]), TypeError, "[Ss]parse"),
+    ([sp.csr_matrix(x) for x in RAGGED], TypeError, "sparse"),
+    (X3.astype(np.complex64), ValueError, "Complex data not supported"),
+    ([r.astype(np.complex128) for r in RAGGED], ValueError, "Complex data not supported"),
+    (OBJECT_3D, TypeError, "must be a string or a (real )?number"),
+    ([np.array(["a", "b", "c"])] * 10, ValueError, "bytes/strings|must hold numbers"),
+    ([np.array(["a"] * (3 + i)) for i in range(10)], ValueError, "must hold numbers"),
+]
+
+
+@pytest.mark.parametrize("X, error, match", BAD_X)
+def test_bad_X_in_fit(X, error, match):
+    n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
+    y = np.arange(n_samples) % 2
+    with pytest.raises(error, match=match):
+        LSTMSequenceClassifier(**FAST).fit(X, y)
+
+
+# 2D tables are a layout error for a model fitted on 3D data (tested below).
+@pytest.mark.parametrize(
+    "X, error, match",
+    [c for c in BAD_X if not (isinstance(c[0], np.ndarray) and c[0].ndim == 2)],
+)
+def test_bad_X_in_predict(X, error, match):
+    clf = LSTMSequenceClassifier(**FAST).fit(X3, Y)
+    with pytest.raises(error, match=match):
+        clf.predict_proba(X)
+
+
+def test_object_array_of_numbers_is_accepted():
+    clf = LSTMSequenceClassifier(**FAST).fit(X3.astype(object), Y)
+    np.testing.assert_array_equal(clf.predict_proba(X3.astype(object)), clf.predict_proba(X3))
+
+
+@pytest.mark.parametrize(
+    "y, match",
+    [
+        (np.linspace(0, 1, 10), "Unknown label type: continuous"),
+        (np.where(Y == 0, 0.0, np.nan), "y contains NaN"),
+        (np.zeros(10), "only one class"),
+        (np.ones((10, 2)), "1d array"),
+        (Y[:9], "inconsistent numbers of samples"),
+        (None, "requires y"),
+    ],
+)
+def test_bad_y(y, match):
+    with pytest.raises(ValueError, match=match):
+        LSTMSequenceClassifier(**FAST).fit(X3, y)
+
+
+def test_bad_sample_weight():
+    with pytest.raises(ValueError, match="Negative values"):
+        LSTMSequenceClassifier(**FAST).fit(X3, Y, sample_weight=-np.ones(10))
+    with pytest.raises(ValueError, match="zero"):
+        LSTMSequenceClassifier(**FAST).fit(X3, Y, sample_weight=np.zeros(10))
+    with pytest.raises(ValueError, match="shape"):
+        LSTMSequenceClassifier(**FAST).fit(X3, Y, sample_weight=np.ones(9))
+
+
+def test_features_must_match_between_fit_and_predict():
+    clf = LSTMSequenceClassifier(**FAST).fit(X3, Y)
+    with pytest.raises(ValueError, match="X has 3 features per time step.*expecting 2"):
+        clf.predict(RNG.normal(size=(4, 6, 3)))
+    with pytest.raises(ValueError, match="X has 1 features per time step"):
+        clf.predict([r[:, 0] for r in RAGGED])
+
+
+def test_layout_must_match_between_fit_and_predict():
+    clf = LSTMSequenceClassifier(**FAST).fit(X3, Y)
+    with pytest.raises(ValueError, match=r"fitted on 3D or ragged.*X\[:, :, None\]"):
+        clf.predict(X3[:, :, 0])
+    clf.fit(X3[:, :, 0], Y)
+    with pytest.raises(ValueError, match="fitted on a 2D array"):
+        clf.predict(X3)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(hidden_size=0), "hidden_size"),
+        (dict(dropout=1.0), "dropout"),
+        (dict(pooling="sum"), "pooling"),
+        (dict(optimizer="adagrad"), "optimizer"),
+        (dict(lr=0), "lr"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(validation_fraction=1.0), "validation_fraction"),
+        (dict(device="tpu"), "device"),
+        (dict(dtype="float16"), "dtype"),
+        (dict(class_weight="auto"), "class_weight"),
+        (dict(callbacks="print"), "callbacks"),
+    ],
+)
+def test_invalid_parameters_name_what_is_allowed(params, match):
+    with pytest.raises(ValueError, match=f"'{match}' parameter of LSTMSequenceClassifier must be"):
+        LSTMSequenceClassifier(**params).fit(X3, Y)
