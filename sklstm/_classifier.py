@@ -1,6 +1,7 @@
 """LSTMSequenceClassifier: a scikit-learn classifier over a skorch-trained LSTM."""
 
 import copy
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -138,7 +139,7 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseEstimator):
     >>> X, y = make_sequence_classification(n_samples=60, random_state=0)
     >>> X.shape
     (60, 20, 3)
-    >>> clf = LSTMSequenceClassifier(hidden_size=16, max_epochs=10, random_state=0)
+    >>> clf = LSTMSequenceClassifier(hidden_size=16, max_epochs=40, random_state=0)
     >>> clf.fit(X, y).score(X, y) > 0.9
     True
     >>> clf.predict(X[:3]).shape
@@ -345,7 +346,15 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseEstimator):
             if continue_training:
                 self._continue_from(self.net_, net, keep_optimizer=epochs is not None)
             net.notify("on_train_begin", X=train, y=None)
-            net.fit_loop(train, epochs=epochs)
+            try:
+                net.fit_loop(train, epochs=epochs)
+            except KeyboardInterrupt:  # skorch's EarlyStopping stops this way too
+                if not _stopped_early(net):
+                    warnings.warn(
+                        f"Training was interrupted after {len(net.history)} "
+                        "epoch(s); the model keeps the weights reached so far.",
+                        UserWarning,
+                    )
             net.notify("on_train_end", X=train, y=None)
 
         self._layout, self._dtype = layout, dtype
@@ -499,11 +508,7 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseEstimator):
         if self.gradient_clip is not None:
             callbacks.append(("gradient_clip", GradientNormClipping(self.gradient_clip)))
         if self.early_stopping and early_stopping:
-            stopper = EarlyStopping(
-                patience=self.n_iter_no_change,
-                load_best=True,
-                sink=print if self.verbose else _silent,
-            )
+            stopper = EarlyStopping(patience=self.n_iter_no_change, load_best=True)
             callbacks.append(("early_stopping", stopper))
         if self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
@@ -534,5 +539,7 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseEstimator):
         net.history_ = previous.history_
 
 
-def _silent(*args, **kwargs):
-    """A sink that prints nothing."""
+def _stopped_early(net):
+    """Whether skorch's EarlyStopping ended the training loop."""
+    stopper = dict(net.callbacks_).get("early_stopping")
+    return stopper is not None and stopper.misses_ == stopper.patience

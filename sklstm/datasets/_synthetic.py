@@ -71,7 +71,7 @@ def make_sequence_classification(
     >>> X, y = make_sequence_classification(
     ...     n_samples=3, n_timesteps=9, min_timesteps=5, random_state=0)
     >>> [x.shape for x in X]
-    [(5, 3), (8, 3), (6, 3)]
+    [(9, 3), (5, 3), (8, 3)]
     """
     if min_timesteps is not None and min_timesteps > n_timesteps:
         raise ValueError(
