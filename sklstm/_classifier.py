@@ -42,7 +42,7 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseEstimator):
         entry, e.g. ``(128, 64)``.
     num_layers : int, default=1
         Number of stacked layers when ``hidden_size`` is an int.
-    bidirectional : bool, default=False
+    bidirectional : bool, default=True
         Whether each layer also reads the sequences backwards.
     dropout : float, default=0.0
         Dropout rate in [0, 1) between stacked layers and before the output
@@ -175,7 +175,7 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseEstimator):
         hidden_size=64,
         *,
         num_layers=1,
-        bidirectional=False,
+        bidirectional=True,
         dropout=0.0,
         pooling="mean_max",
         optimizer="adam",

@@ -135,7 +135,8 @@ def _lstm_layers(clf):
 def test_seed_design_lstm64_softmax_adam(seq3d):
     X, y = seq3d
     clf = LSTMSequenceClassifier(
-        hidden_size=64, pooling="last", optimizer="adam", max_epochs=30, random_state=0
+        hidden_size=64, bidirectional=False, pooling="last", optimizer="adam",
+        max_epochs=30, random_state=0,
     ).fit(X, y)
     assert _lstm_layers(clf) == [(64, False)]
     assert isinstance(clf.net_.optimizer_, torch.optim.Adam)
@@ -145,8 +146,8 @@ def test_seed_design_lstm64_softmax_adam(seq3d):
 def test_seed_design_stacked_lstm_with_dropout(seq3d):
     X, y = seq3d
     clf = LSTMSequenceClassifier(
-        hidden_size=(128, 64), dropout=0.2, batch_size=32, pooling="last",
-        max_epochs=30, random_state=0,
+        hidden_size=(128, 64), bidirectional=False, dropout=0.2, batch_size=32,
+        pooling="last", max_epochs=30, random_state=0,
     ).fit(X, y)
     assert _lstm_layers(clf) == [(128, False), (64, False)]
     assert clf.net_.module_.dropout.p == 0.2
@@ -360,7 +361,7 @@ def test_partial_fit_trains_one_epoch_per_call(seq3d):
 def test_hidden_size_rules(seq3d):
     X, y = seq3d
     clf = LSTMSequenceClassifier(hidden_size=6, num_layers=3, max_epochs=1).fit(X, y)
-    assert _lstm_layers(clf) == [(6, False)] * 3
+    assert _lstm_layers(clf) == [(6, True)] * 3
     with pytest.raises(ValueError, match="num_layers=2 is ambiguous"):
         LSTMSequenceClassifier(hidden_size=(8, 4), num_layers=2).fit(X, y)
     for bad in [(), (8, 0), (8, 2.5), [True]]:
