@@ -409,10 +409,11 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseEstimator):
             known = self.classes_
         else:
             known = np.unique(y if classes is None else np.asarray(classes))
-            if classes is None and len(known) < 2:
+            if len(known) < 2:
+                where = "y" if classes is None else "classes"
                 raise ValueError(
-                    f"{type(self).__name__} needs samples of at least 2 classes, but "
-                    f"y contains only one class: {known[0]!r}."
+                    f"{type(self).__name__} needs at least 2 classes, but {where} "
+                    f"contains only one class: {known[0]!r}."
                 )
         new = np.setdiff1d(y, known)
         if new.size:

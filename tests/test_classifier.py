@@ -356,6 +356,8 @@ def test_partial_fit_trains_one_epoch_per_call(seq3d):
         clf.partial_fit(X[:, :, :1], y)
     first = LSTMSequenceClassifier(**FAST).partial_fit(X[:4], y[:4], classes=[0, 1, 2])
     assert list(first.classes_) == [0, 1, 2]
+    with pytest.raises(ValueError, match="classes contains only one class"):
+        LSTMSequenceClassifier(**FAST).partial_fit(X[:4], np.zeros(4), classes=[0])
 
 
 def test_hidden_size_rules(seq3d):
