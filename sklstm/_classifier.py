@@ -497,18 +497,18 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseEstimator):
             iterator_train__shuffle=True,
             iterator_valid=BatchIterator,
             train_split=None if valid is None else predefined_split(valid),
-            callbacks=self._net_callbacks(early_stopping=valid is not None),
+            callbacks=self._net_callbacks(has_validation=valid is not None),
             predict_nonlinearity=None,
             verbose=int(self.verbose > 0),
             device=self._resolve_device(),
             **optimizer_params,
         )
 
-    def _net_callbacks(self, early_stopping):
+    def _net_callbacks(self, has_validation):
         callbacks = []
         if self.gradient_clip is not None:
             callbacks.append(("gradient_clip", GradientNormClipping(self.gradient_clip)))
-        if self.early_stopping and early_stopping:
+        if self.early_stopping and has_validation:
             stopper = EarlyStopping(patience=self.n_iter_no_change, load_best=True)
             callbacks.append(("early_stopping", stopper))
         if self.verbose >= 2:

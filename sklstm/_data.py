@@ -143,10 +143,9 @@ def check_sequences(estimator, X, *, reset, layout=None, dtype=np.float32):
         found = "table" if array.ndim == 2 else "sequences"
         _check_layout(estimator, found, layout)
         if found == "table":
-            table = validate_data(
-                estimator, X, reset=reset, dtype="numeric", ensure_all_finite=False
-            )
-            seqs = Sequences(_cast(table, dtype)[:, :, None])
+            # X is validated above; this only checks its width and column names.
+            validate_data(estimator, X, reset=reset, skip_check_array=True)
+            seqs = Sequences(_cast(array, dtype)[:, :, None])
         else:
             seqs = _check_3d(array, dtype)
     if found == "sequences":
