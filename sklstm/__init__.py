@@ -2,7 +2,16 @@
 
 from . import datasets
 from ._classifier import LSTMSequenceClassifier
+from ._scaler import SequenceScaler
+from ._windows import SlidingWindowTransformer, make_windows
 
 __version__ = "0.1.0"
 
-__all__ = ["LSTMSequenceClassifier", "datasets", "__version__"]
+__all__ = [
+    "LSTMSequenceClassifier",
+    "SequenceScaler",
+    "SlidingWindowTransformer",
+    "datasets",
+    "make_windows",
+    "__version__",
+]

@@ -15,6 +15,8 @@ import torch
 from sklearn.utils import assert_all_finite, check_array
 from sklearn.utils.validation import validate_data
 
+from ._windows import map_steps
+
 _NUMERIC_KINDS = "biuf"
 
 
@@ -277,7 +279,8 @@ def _check_3d(X, dtype):
         )
     if n_features == 0:
         raise ValueError(f"X has 0 features (shape={X.shape}); at least one is required.")
-    return Sequences(_cast(X, dtype))
+    # Windows of a long series stay a view: cast and check the rows under them.
+    return Sequences(map_steps(X, lambda rows: _cast(rows, dtype)))
 
 
 def _cast(X, dtype):

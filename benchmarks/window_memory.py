@@ -1,0 +1,111 @@
+"""Peak memory of training on sliding windows: strided views against copies.
+
+For growing series lengths, each measurement runs in a fresh process: a
+float32 series of 4 features goes through
+``SlidingWindowTransformer -> SequenceScaler -> LSTMSequenceClassifier``
+(one epoch, then ``predict_proba``). The baseline, in the same run, is the
+same pipeline with the windows copied into an ordinary array first, as
+naive code does. Peak memory is the process's maximum resident set size
+after a warm-up fit, so imports and one-time allocations do not count.
+
+Usage::
+
+    python benchmarks/window_memory.py                 # 10k to 300k rows
+    python benchmarks/window_memory.py --rows 100000 --window 128
+"""
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+N_FEATURES = 4
+
+
+def peak_mb():
+    """Peak resident memory of this process so far, in MB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+def measure(n_rows, window_size, copy_windows):
+    """Fit and predict once; return peak-memory growth and sizes (in MB)."""
+    import numpy as np
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from sklstm import LSTMSequenceClassifier, SequenceScaler, SlidingWindowTransformer
+
+    rng = np.random.default_rng(0)
+    series = rng.standard_normal((n_rows, N_FEATURES)).astype(np.float32)
+    y = (series[:, 0] > 0).astype(int)
+    steps = [SlidingWindowTransformer(window_size)]
+    if copy_windows:
+        steps.append(FunctionTransformer(np.array))  # what naive code does
+    pipe = make_pipeline(
+        *steps,
+        SequenceScaler(),
+        LSTMSequenceClassifier(
+            hidden_size=8, bidirectional=False, max_epochs=1, batch_size=256,
+            random_state=0,
+        ),
+    )
+    pipe.fit(series[:2000], y[:2000]).predict_proba(series[:2000])  # warm-up
+    base = peak_mb()
+    start = time.perf_counter()
+    pipe.fit(series, y).predict_proba(series)
+    seconds = time.perf_counter() - start
+    growth = peak_mb() - base
+    # The ruler: materializing the windows once must show up in full.
+    after = peak_mb()
+    copied = np.array(SlidingWindowTransformer(window_size).fit_transform(series))
+    return {
+        "rows": n_rows,
+        "series_mb": series.nbytes / 2**20,
+        "windows_mb": copied.nbytes / 2**20,
+        "growth_mb": growth,
+        "ruler_growth_mb": peak_mb() - after,
+        "seconds": seconds,
+    }
+
+
+def run_fresh(n_rows, window_size, copy_windows):
+    """Run ``measure`` in a fresh Python process and return its result."""
+    command = [
+        sys.executable, __file__, "--child", "--rows", str(n_rows),
+        "--window", str(window_size),
+    ] + (["--copy"] if copy_windows else [])
+    out = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 30_000, 100_000, 300_000])
+    parser.add_argument("--window", type=int, default=128)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--copy", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.rows[0], args.window, args.copy)))
+        return
+    print(f"window_size={args.window}, {N_FEATURES} float32 features, peak memory growth in MB")
+    print(
+        f"{'rows':>8} {'series':>8} {'windows':>8} {'views':>8} {'copies':>8} "
+        f"{'views/series':>12} {'views/copies':>12}"
+    )
+    for n_rows in args.rows:
+        view = run_fresh(n_rows, args.window, copy_windows=False)
+        copy = run_fresh(n_rows, args.window, copy_windows=True)
+        print(
+            f"{n_rows:>8} {view['series_mb']:>8.1f} {view['windows_mb']:>8.1f} "
+            f"{view['growth_mb']:>8.1f} {copy['growth_mb']:>8.1f} "
+            f"{view['growth_mb'] / view['series_mb']:>12.2f} "
+            f"{view['growth_mb'] / copy['growth_mb']:>12.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
