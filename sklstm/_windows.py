@@ -276,15 +276,18 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_timesteps, n_features)
             The series, one row per time step.
-        y : None
-            Ignored.
+        y : array-like of shape (n_timesteps,), default=None
+            Labels, one per row, as a Pipeline passes them; only their
+            number is checked.
 
         Returns
         -------
         self : object
             The transformer.
         """
-        self._check_series(X, reset=True)
+        rows = self._check_series(X, reset=True)
+        if y is not None:
+            _check_labels(y, len(rows), "X")
         return self
 
     def transform(self, X):

@@ -4,7 +4,11 @@ import numpy as np
 import pytest
 
 from sklstm.__main__ import main
-from sklstm.datasets import load_japanese_vowels, make_sequence_classification
+from sklstm.datasets import (
+    load_japanese_vowels,
+    load_seattle_weather,
+    make_sequence_classification,
+)
 
 
 def test_japanese_vowels_is_the_official_split():
@@ -20,6 +24,17 @@ def test_japanese_vowels_is_the_official_split():
     X_train, X_test, y_train, y_test = load_japanese_vowels(return_X_y=True)
     np.testing.assert_array_equal(X_test[5], data.X_test[5])
     np.testing.assert_array_equal(y_train, data.y_train)
+
+
+def test_seattle_weather_is_one_gapless_daily_series():
+    weather = load_seattle_weather()
+    assert weather.data.shape == (1461, 4) and weather.data.dtype == np.float64
+    assert np.isfinite(weather.data).all()
+    assert np.all(np.diff(weather.dates) == np.timedelta64(1, "D"))  # no gap
+    assert (weather.data[:, 0] >= 0).all()  # precipitation
+    assert (weather.data[:, 1] >= weather.data[:, 2]).all()  # max >= min
+    assert set(weather.weather) == {"drizzle", "fog", "rain", "snow", "sun"}
+    assert "public domain" in weather.DESCR and "vega_datasets" in weather.DESCR
 
 
 def test_make_sequence_classification():

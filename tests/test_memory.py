@@ -22,5 +22,7 @@ def test_fit_and_predict_on_windows_grow_memory_far_less_than_the_windows():
     assert result["windows_mb"] > 190
     # The ruler works: materializing the windows once shows up in full.
     assert result["ruler_growth_mb"] > 0.9 * result["windows_mb"]
-    # Measured: about 10 MiB (series 1.5 MiB, plus batches and bookkeeping).
+    # Measured: 3 to 13 MiB from run to run (the series is 1.5 MiB; a training
+    # batch with its autograd state takes several), against 390 MiB when the
+    # windows are copied into an array first.
     assert result["growth_mb"] < 0.15 * result["windows_mb"], result

@@ -91,6 +91,11 @@ def test_transformer_bad_input(X, params, match):
         SlidingWindowTransformer(**{"window_size": 3, **params}).fit(X)
 
 
+def test_fit_rejects_labels_of_another_length():
+    with pytest.raises(ValueError, match="X has 20 time step.*19 label"):
+        SlidingWindowTransformer(3).fit(SERIES, np.arange(19))
+
+
 def test_transform_rejects_series_shorter_than_window():
     transformer = SlidingWindowTransformer(5).fit(SERIES)
     with pytest.raises(ValueError, match="has 3 sample"):
