@@ -158,6 +158,7 @@ def make_windows(series, labels=None, *, window_size, step=1, horizon=0):
     >>> X[1, :, 0], y[1]
     (array([2., 3., 4.]), np.float64(50.0))
     """
+    window_size, step, horizon = int(window_size), int(step), int(horizon)  # bools
     if isinstance(series, (list, tuple)) and len(series) and np.ndim(series[0]) > 0:
         return _panel_windows(series, labels, window_size, step, horizon)
     X, y = _series_windows(series, labels, "series", window_size, step, horizon)
@@ -185,6 +186,8 @@ def _panel_windows(panel, labels, window_size, step, horizon):
     Xs, ys = [], []
     for i, one in enumerate(panel):
         one_labels = None if labels is None else labels[i]
+        if labels is not None and one_labels is None:
+            raise ValueError(f"labels[{i}] is None; give one label array per series.")
         X, y = _series_windows(one, one_labels, f"series[{i}]", window_size, step, horizon)
         if Xs and X.shape[2] != Xs[0].shape[2]:
             raise ValueError(

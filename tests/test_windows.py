@@ -177,6 +177,7 @@ def test_make_windows_panel_never_crosses_series():
         ([SERIES, SERIES[:, :2]], None, {"window_size": 3}, r"series\[1\] has 2 features"),
         ([SERIES, SERIES], np.arange(20), {"window_size": 3}, "one label array per series"),
         ([SERIES, SERIES], [np.arange(20)], {"window_size": 3}, "one label array per series"),
+        ([SERIES, SERIES], [np.arange(20), None], {"window_size": 3}, r"labels\[1\] is None"),
         ([SERIES, SERIES], [np.arange(20), np.arange(3)], {"window_size": 3},
          r"series\[1\] has 20 time step.*3 label"),
     ],
