@@ -178,7 +178,7 @@ def _float_dtype(X):
     return np.float32 if is_float32 else np.float64
 
 
-def _moments(values, chunk_elements=2**20):
+def _moments(values, chunk_elements=2**18):
     """Per-feature mean and variance over all steps, in float64, chunk by chunk.
 
     Chunks keep memory small when ``values`` is a view of overlapping windows.
