@@ -65,11 +65,12 @@ class LSTMNet(nn.Module):
     def forward(self, x, lengths):
         """Return logits of shape ``(batch, n_outputs)``.
 
-        ``lengths`` is a CPU int64 tensor; positions of ``x`` at or beyond a
+        ``lengths`` is None when every sequence fills all ``x.shape[1]``
+        steps, else a CPU int64 tensor; positions of ``x`` at or beyond a
         sequence's length are padding and never influence its output.
         """
         n_steps = x.shape[1]
-        ragged = bool((lengths != n_steps).any())
+        ragged = lengths is not None and bool((lengths != n_steps).any())
         seq = x
         if ragged:
             seq = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
@@ -78,9 +79,11 @@ class LSTMNet(nn.Module):
                 seq = self._drop(seq, ragged)
             seq, (h_n, _) = lstm(seq)
         pooled = self._pool(seq, h_n, lengths, ragged, n_steps)
-        return self.head(self.dropout(pooled))
+        return self.head(self._drop(pooled, False))
 
     def _drop(self, seq, ragged):
+        if not (self.training and self.dropout.p > 0):
+            return seq  # dropout would be the identity: spare its call
         if ragged:
             return seq._replace(data=self.dropout(seq.data))
         return self.dropout(seq)
@@ -89,7 +92,7 @@ class LSTMNet(nn.Module):
         if self.pooling == "last":
             # h_n holds each direction's state after reading the whole
             # (unpadded) sequence: forward at its last step, backward at step 0.
-            return torch.cat(list(h_n), dim=1)
+            return h_n[0] if len(h_n) == 1 else torch.cat([h_n[0], h_n[1]], dim=1)
         mask = None
         if ragged:
             seq, _ = pad_packed_sequence(seq, batch_first=True, total_length=n_steps)
@@ -97,14 +100,12 @@ class LSTMNet(nn.Module):
             mask = steps[None, :] < lengths.to(seq.device)[:, None]
         parts = []
         if self.pooling in ("mean", "mean_max"):
-            # Padded outputs are zero, so the sum covers the real steps only.
-            total = seq.sum(dim=1)
-            if ragged:
-                parts.append(total / lengths.to(seq.device, seq.dtype)[:, None])
+            if ragged:  # padded outputs are zero: the sum covers the real steps
+                parts.append(seq.sum(dim=1) / lengths.to(seq.device, seq.dtype)[:, None])
             else:
-                parts.append(total / n_steps)
+                parts.append(seq.mean(dim=1))
         if self.pooling in ("max", "mean_max"):
             if ragged:
                 seq = seq.masked_fill(~mask[:, :, None], float("-inf"))
             parts.append(seq.amax(dim=1))
-        return torch.cat(parts, dim=1)
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)

@@ -1,8 +1,17 @@
-"""The skorch layer: a NeuralNet that trains ``LSTMNet`` on ``Sequences``."""
+"""The skorch layer: a NeuralNet that trains ``LSTMNet`` on ``Sequences``.
+
+skorch's loop is kept (callbacks, history, closures for the optimizer), with
+work removed that a hand-written loop would not do: the training mode is set
+only when it changes rather than for every batch, the loss is a plain mean when no
+sample weights are given, and the epoch table is only built when printed.
+"""
 
 import torch
+import torch.nn.functional as F
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
+
+from ._data import BatchIterator
 
 
 class ValidAccuracy(Callback):
@@ -25,24 +34,81 @@ class ValidAccuracy(Callback):
 class SequenceNet(NeuralNet):
     """NeuralNet whose batches are ``({"x", "lengths"}, (y, weight))``.
 
-    ``lengths`` stays on the CPU (``pack_padded_sequence`` wants it there);
-    the loss is the weighted mean of the per-sample losses.
+    ``lengths`` is None when all sequences of the batch are equally long,
+    else a CPU int64 tensor (``pack_padded_sequence`` wants it there).
+    ``weight`` is None for an unweighted loss (the criterion's mean), else
+    the loss is the weighted mean of the per-sample cross-entropies.
     """
 
     @property
     def _default_callbacks(self):
-        return [
+        callbacks = [
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
             ("valid_acc", ValidAccuracy()),
-            ("print_log", PrintLog()),
         ]
+        if self.verbose:  # PrintLog formats its table even when silent
+            callbacks.append(("print_log", PrintLog()))
+        return callbacks
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if iterator is None:
+            return
+        history = self.history
+        batch_count = 0
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            history.record_batch(prefix + "_loss", step["loss"].item())
+            history.record_batch(prefix + "_batch_size", len(batch[1][0]))
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+            batch_count += 1
+        history.record(prefix + "_batch_count", batch_count)
+
+    def train_step_single(self, batch, **fit_params):
+        X, y = batch
+        self._ensure_mode(training=True)
+        y_pred = self.infer(X)
+        loss = self.get_loss(y_pred, y, X=X, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def validation_step(self, batch, **fit_params):
+        X, y = batch
+        self._ensure_mode(training=False)
+        with torch.no_grad():
+            y_pred = self.infer(X)
+            loss = self.get_loss(y_pred, y, X=X, training=False)
+        return {"loss": loss, "y_pred": y_pred}
+
+    def logits(self, dataset):
+        """Return the module's outputs for all of ``dataset``, in batches.
+
+        What ``forward`` does, without skorch's per-batch dataset and
+        device handling: eval mode once, no autograd, one list of outputs.
+        """
+        self._ensure_mode(training=False)
+        with torch.inference_mode():
+            outputs = [
+                self.infer(X) for X, _ in BatchIterator(dataset, self.batch_size)
+            ]
+        return outputs[0] if len(outputs) == 1 else torch.cat(outputs)
+
+    def _ensure_mode(self, training):
+        # skorch calls module.train() for every batch, which walks all
+        # submodules; it is only needed when the mode is not already set.
+        if self.module_.training is not training:
+            self._set_training(training)
 
     def infer(self, x, **fit_params):
         return self.module_(x["x"].to(self.device), x["lengths"])
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        y, weight = (t.to(self.device) for t in y_true)
-        losses = self.criterion_(y_pred, y)
+        y, weight = y_true
+        y = y.to(self.device)
+        if weight is None:
+            return self.criterion_(y_pred, y)  # the fused mean
+        losses = F.cross_entropy(y_pred, y, reduction="none")
+        weight = weight.to(self.device)
         return (losses * weight).sum() / weight.sum().clamp_min(torch.finfo(weight.dtype).tiny)

@@ -1,0 +1,85 @@
+"""Shared helpers of the speed benchmarks: interleaved timing and tables."""
+
+import statistics
+import time
+
+import numpy as np
+import torch
+
+
+def interleaved(contenders, repeats, warmup=1, number=1):
+    """Time each contender ``repeats`` times, taking turns.
+
+    ``contenders`` maps names to callables without arguments. Each round
+    runs every contender ``number`` times in a row, in turn, alternating the
+    order from round to round, so that a slow phase of a shared machine
+    hits all of them alike; ``warmup`` untimed rounds come first (they pay
+    for one-off initialisation of the math libraries). Returns
+    ``{name: [seconds per call, one per round]}``.
+    """
+    names = list(contenders)
+    times = {name: [] for name in names}
+    for round_ in range(warmup + repeats):
+        for name in names if round_ % 2 == 0 else names[::-1]:
+            run = contenders[name]
+            start = time.perf_counter()
+            for _ in range(number):
+                run()
+            if round_ >= warmup:
+                times[name].append((time.perf_counter() - start) / number)
+    return times
+
+
+def median(times):
+    return statistics.median(times)
+
+
+def paired_ratio(times, baseline):
+    """Median over rounds of a contender's time over the baseline's time.
+
+    Pairing each round's two times cancels most of the slow drifts of a
+    shared machine, which a ratio of two medians keeps.
+    """
+    return statistics.median(t / b for t, b in zip(times, baseline))
+
+
+def print_table(header, rows):
+    """Print rows of strings or numbers as an aligned text table."""
+    rows = [[_fmt(v) for v in row] for row in rows]
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+    for row in [header, ["-" * w for w in widths], *rows]:
+        print("  ".join(str(c).rjust(w) for c, w in zip(row, widths)))
+
+
+def _fmt(value):
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+    return str(value)
+
+
+def machine():
+    """One line naming the CPU, threads and library versions."""
+    import platform
+
+    import sklstm
+    import skorch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
+    except (OSError, StopIteration):
+        pass
+    return (
+        f"{cpu}; torch {torch.__version__} with {torch.get_num_threads()} thread(s); "
+        f"skorch {skorch.__version__}; sklstm {sklstm.__version__}; numpy {np.__version__}"
+    )
+
+
+def sequence_data(n_samples, n_timesteps, n_features, n_classes=2, seed=0):
+    """Equal-length float32 sequences whose class shifts their mean."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, n_classes, n_samples)
+    X = rng.standard_normal((n_samples, n_timesteps, n_features)).astype(np.float32)
+    X += 0.5 * y[:, None, None].astype(np.float32)
+    return X, y

@@ -1,0 +1,158 @@
+"""Fit throughput of LSTMSequenceClassifier against a hand-written PyTorch loop.
+
+The baseline is what one writes by hand: the data as two tensors in memory,
+``torch.randperm`` batches, ``zero_grad / loss / backward / (clip) / step``
+and the epoch's loss read with ``.item()``. It trains its own ``nn.Module``
+(``nn.LSTM`` + ``nn.Linear``, no sklstm code) with the same architecture,
+optimizer (Adam, lr 3e-3), loss, batch size, epochs and torch thread count
+as the classifier. For reference, plain skorch (``NeuralNetClassifier``
+with the hand-written module and ``train_split=None``) is timed as well.
+
+The contenders take turns (interleaved rounds after one warm-up round) and
+the table shows median seconds per fit, sequences per second and the ratio
+to the hand-written loop (the median over rounds of the two times' ratio). The classifier's time includes everything its
+``fit`` does: validating X and y, building the network, training.
+
+Usage::
+
+    python benchmarks/fit_speed.py                 # 2048 x 50 steps x 8 features
+    python benchmarks/fit_speed.py --threads 1 --repeats 9
+"""
+
+import argparse
+
+import numpy as np
+import torch
+from torch import nn
+
+from _timing import interleaved, machine, median, paired_ratio, print_table, sequence_data
+from sklstm import LSTMSequenceClassifier
+
+CONFIGS = {
+    # name: (bidirectional, pooling, gradient clipping)
+    "LSTM(64) + Linear": (False, "last", None),
+    "sklstm defaults (biLSTM(64), mean+max, clip 1.0)": (True, "mean_max", 1.0),
+}
+
+
+class HandLSTM(nn.Module):
+    """The network written by hand: an LSTM, pooling over time, a linear layer."""
+
+    def __init__(self, n_features, n_classes, hidden, bidirectional, pooling):
+        super().__init__()
+        self.lstm = nn.LSTM(n_features, hidden, batch_first=True, bidirectional=bidirectional)
+        size = hidden * (2 if bidirectional else 1) * (2 if pooling == "mean_max" else 1)
+        self.pooling = pooling
+        self.head = nn.Linear(size, n_classes)
+
+    def forward(self, x):
+        out, (h, _) = self.lstm(x)
+        if self.pooling == "last":
+            z = h[-1] if h.shape[0] == 1 else torch.cat([h[0], h[1]], dim=1)
+        else:
+            z = torch.cat([out.mean(dim=1), out.amax(dim=1)], dim=1)
+        return self.head(z)
+
+
+def hand_fit(X, y, *, hidden, bidirectional, pooling, clip, epochs, batch_size, seed=0):
+    torch.manual_seed(seed)
+    n_classes = int(y.max()) + 1
+    model = HandLSTM(X.shape[2], n_classes, hidden, bidirectional, pooling)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
+    model.train()
+    for _ in range(epochs):
+        total = 0.0
+        for idx in torch.randperm(len(X_t)).split(batch_size):
+            optimizer.zero_grad()
+            loss = loss_fn(model(X_t[idx]), y_t[idx])
+            loss.backward()
+            if clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), clip)
+            optimizer.step()
+            total += loss.item() * len(idx)
+    return model, total / len(X_t)
+
+
+def skorch_fit(X, y, *, hidden, bidirectional, pooling, clip, epochs, batch_size, seed=0):
+    from skorch import NeuralNetClassifier
+    from skorch.callbacks import GradientNormClipping
+
+    torch.manual_seed(seed)
+    net = NeuralNetClassifier(
+        HandLSTM,
+        module__n_features=X.shape[2],
+        module__n_classes=int(y.max()) + 1,
+        module__hidden=hidden,
+        module__bidirectional=bidirectional,
+        module__pooling=pooling,
+        criterion=nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=3e-3,
+        max_epochs=epochs,
+        batch_size=batch_size,
+        iterator_train__shuffle=True,
+        train_split=None,
+        callbacks=[GradientNormClipping(clip)] if clip is not None else None,
+        verbose=0,
+    )
+    return net.fit(X, y)
+
+
+def sklstm_fit(X, y, *, hidden, bidirectional, pooling, clip, epochs, batch_size, seed=0):
+    clf = LSTMSequenceClassifier(
+        hidden,
+        bidirectional=bidirectional,
+        pooling=pooling,
+        gradient_clip=clip,
+        max_epochs=epochs,
+        batch_size=batch_size,
+        random_state=seed,
+    )
+    return clf.fit(X, y)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--samples", type=int, default=2048)
+    parser.add_argument("--timesteps", type=int, default=50)
+    parser.add_argument("--features", type=int, default=8)
+    parser.add_argument("--hidden", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    parser.add_argument("--no-skorch", action="store_true", help="skip plain skorch")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    X, y = sequence_data(args.samples, args.timesteps, args.features)
+    print(machine())
+    print(
+        f"{args.samples} sequences x {args.timesteps} steps x {args.features} features, "
+        f"batch {args.batch_size}, {args.epochs} epochs; median of {args.repeats} "
+        "interleaved runs\n"
+    )
+    rows = []
+    for name, (bidirectional, pooling, clip) in CONFIGS.items():
+        params = dict(
+            hidden=args.hidden, bidirectional=bidirectional, pooling=pooling, clip=clip,
+            epochs=args.epochs, batch_size=args.batch_size,
+        )
+        contenders = {"hand-written": lambda: hand_fit(X, y, **params)}
+        if not args.no_skorch:
+            contenders["skorch"] = lambda: skorch_fit(X, y, **params)
+        contenders["sklstm"] = lambda: sklstm_fit(X, y, **params)
+        times = interleaved(contenders, args.repeats)
+        base = times["hand-written"]
+        for who, runs in times.items():
+            rate = args.samples * args.epochs / median(runs)
+            ratio = paired_ratio(runs, base)
+            rows.append([name, who, median(runs), f"{rate:.0f}", f"{ratio:.3f}"])
+    print_table(["model", "fit by", "seconds", "sequences/s", "ratio"], rows)
+
+
+if __name__ == "__main__":
+    main()
