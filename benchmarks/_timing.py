@@ -43,6 +43,22 @@ def paired_ratio(times, baseline):
     return statistics.median(t / b for t, b in zip(times, baseline))
 
 
+def ratio_interval(times, baseline, level=0.95, seed=0):
+    """Bootstrap interval of ``paired_ratio``: how far noise can move it."""
+    ratios = np.asarray(times) / np.asarray(baseline)
+    rng = np.random.default_rng(seed)
+    resampled = rng.choice(ratios, size=(2000, len(ratios)))
+    medians = np.median(resampled, axis=1)
+    tail = (1 - level) / 2
+    return tuple(np.quantile(medians, [tail, 1 - tail]))
+
+
+def ratio_text(times, baseline):
+    """``"1.004 (0.991-1.012)"``: paired ratio and its 95% interval."""
+    low, high = ratio_interval(times, baseline)
+    return f"{paired_ratio(times, baseline):.3f} ({low:.3f}-{high:.3f})"
+
+
 def print_table(header, rows):
     """Print rows of strings or numbers as an aligned text table."""
     rows = [[_fmt(v) for v in row] for row in rows]

@@ -67,19 +67,35 @@ class Sequences(torch.utils.data.Dataset):
         index = indices if self.index is None else self.index[indices]
         return Sequences(self.values, self.offsets, self.y, self.weight, index)
 
+    def sorted_by_length(self):
+        """Return these sequences ordered by length, and the order used.
+
+        Batches of similar lengths carry little padding; for predictions,
+        where batches do not interact, this changes nothing but the time.
+        Equal-length sequences come back as they are, with order None.
+        """
+        if self.offsets is None:
+            return self, None
+        lengths = self.lengths if self.index is None else self.lengths[self.index]
+        order = np.argsort(lengths, kind="stable")
+        return self.subset(order), order
+
     def batch(self, indices):
         """Return ``(X, y)`` for the network: padded inputs and targets.
 
-        ``X["lengths"]`` is None when all sequences of the batch are equally
-        long (nothing to pack); ``y`` is ``(codes, weight)`` or None, with
-        ``weight`` None for an unweighted loss.
+        ``indices`` is an integer array or a slice. ``X["lengths"]`` is None
+        when all sequences of the batch are equally long (nothing to pack);
+        ``y`` is ``(codes, weight)`` or None, with ``weight`` None for an
+        unweighted loss.
         """
         if self.index is not None:
             indices = self.index[indices]
-        if self.offsets is None:
-            x, lengths = self.values[indices], None
-        else:
+        if self.offsets is not None:
             x, lengths = self._padded(indices)
+        else:
+            x, lengths = self.values[indices], None
+            if not x.flags.writeable:  # a slice of read-only data (or windows)
+                x = x.copy()  # torch wants a writable array
         X = {"x": torch.from_numpy(x), "lengths": lengths}
         if self.y is None:
             return X, None
@@ -87,13 +103,15 @@ class Sequences(torch.utils.data.Dataset):
         return X, (torch.from_numpy(self.y[indices]), weight)
 
     def _padded(self, indices):
-        """Copy ragged sequences into one zero-padded array."""
+        """Gather ragged sequences into one zero-padded array."""
+        if isinstance(indices, slice):
+            indices = np.arange(len(self.lengths))[indices]
         lengths = self.lengths[indices]
-        longest = lengths.max()
-        x = np.zeros((len(indices), longest, self.n_features), self.values.dtype)
-        for row, i in enumerate(indices):
-            x[row, : lengths[row]] = self.values[self.offsets[i] : self.offsets[i + 1]]
-        if lengths.min() == longest:
+        steps = np.arange(lengths.max())
+        inside = steps < lengths[:, None]
+        x = np.zeros((len(indices), len(steps), self.n_features), self.values.dtype)
+        x[inside] = self.values[(self.offsets[indices][:, None] + steps)[inside]]
+        if lengths.min() == len(steps):
             return x, None
         return x, torch.from_numpy(lengths)
 
@@ -102,6 +120,7 @@ class BatchIterator:
     """Iterate over a ``Sequences`` in batches, optionally shuffled.
 
     Shuffling draws from torch's global generator, which the estimator seeds.
+    Without shuffling, batches are slices: views of equal-length data.
     """
 
     def __init__(self, dataset, batch_size, shuffle=False):
@@ -113,10 +132,14 @@ class BatchIterator:
         return math.ceil(len(self.dataset) / self.batch_size)
 
     def __iter__(self):
-        n = len(self.dataset)
-        order = torch.randperm(n).numpy() if self.shuffle else np.arange(n)
-        for start in range(0, n, self.batch_size):
-            yield self.dataset.batch(order[start : start + self.batch_size])
+        n, size = len(self.dataset), self.batch_size
+        if self.shuffle:
+            order = torch.randperm(n).numpy()
+            for start in range(0, n, size):
+                yield self.dataset.batch(order[start : start + size])
+        else:
+            for start in range(0, n, size):
+                yield self.dataset.batch(slice(start, start + size))
 
 
 def check_sequences(estimator, X, *, reset, layout=None, dtype=np.float32):

@@ -87,13 +87,21 @@ class SequenceNet(NeuralNet):
 
         What ``forward`` does, without skorch's per-batch dataset and
         device handling: eval mode once, no autograd, one list of outputs.
+        Ragged sequences are batched by length (less padding) and the
+        outputs put back in the order of ``dataset``.
         """
         self._ensure_mode(training=False)
+        dataset, order = dataset.sorted_by_length()
         with torch.inference_mode():
             outputs = [
                 self.infer(X) for X, _ in BatchIterator(dataset, self.batch_size)
             ]
-        return outputs[0] if len(outputs) == 1 else torch.cat(outputs)
+            logits = outputs[0] if len(outputs) == 1 else torch.cat(outputs)
+            if order is not None:
+                logits = torch.empty_like(logits).index_copy_(
+                    0, torch.from_numpy(order).to(logits.device), logits
+                )
+        return logits
 
     def _ensure_mode(self, training):
         # skorch calls module.train() for every batch, which walks all

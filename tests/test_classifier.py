@@ -129,7 +129,7 @@ def test_fit_leaves_torch_global_rng_untouched(seq3d):
 
 
 def _lstm_layers(clf):
-    return [(m.hidden_size, m.bidirectional) for m in clf.net_.module_.lstms]
+    return [(layer[0].hidden_size, len(layer) == 2) for layer in clf.net_.module_.lstms]
 
 
 def test_seed_design_lstm64_softmax_adam(seq3d):

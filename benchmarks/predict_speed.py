@@ -1,0 +1,114 @@
+"""predict_proba of LSTMSequenceClassifier against a raw forward pass.
+
+For a fitted classifier, the baseline runs its PyTorch module by hand: the
+data as one tensor, batches sliced from it, ``torch.inference_mode()``,
+softmax, one NumPy array at the end. The classifier's ``predict_proba``
+takes the NumPy array and does everything else itself (validation included).
+
+- Throughput: 4096 sequences in batches of 32 and of 256 (the classifier's
+  ``batch_size``).
+- Latency: one sequence per call, the case of a model behind a service;
+  the overhead is the median over rounds of the paired difference.
+
+Contenders take turns in interleaved rounds; ratios are medians of paired
+ratios with a bootstrap 95% interval (see ``_timing.py``).
+
+Usage::
+
+    python benchmarks/predict_speed.py
+    python benchmarks/predict_speed.py --threads 1
+"""
+
+import argparse
+import statistics
+
+import numpy as np
+import torch
+
+from _timing import interleaved, machine, median, print_table, ratio_text, sequence_data
+from sklstm import LSTMSequenceClassifier
+
+MODELS = {
+    # name: (bidirectional, pooling)
+    "LSTM + Linear": (False, "last"),
+    "defaults: biLSTM, mean+max": (True, "mean_max"),
+}
+
+
+def raw_predict_proba(module, X, batch_size):
+    """What one writes by hand to get probabilities from a trained module."""
+    X_t = torch.from_numpy(X)
+    module.eval()
+    with torch.inference_mode():
+        logits = [module(X_t[i : i + batch_size], None) for i in range(0, len(X_t), batch_size)]
+        return torch.softmax(torch.cat(logits), dim=1).numpy()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--samples", type=int, default=4096)
+    parser.add_argument("--timesteps", type=int, default=50)
+    parser.add_argument("--features", type=int, default=8)
+    parser.add_argument("--hidden", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=31)
+    parser.add_argument("--calls", type=int, default=200, help="single-sample calls per round")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    X, y = sequence_data(args.samples, args.timesteps, args.features)
+    print(machine())
+    print(
+        f"{args.samples} sequences x {args.timesteps} steps x {args.features} features, "
+        f"LSTM({args.hidden}); median of {args.repeats} interleaved rounds\n"
+    )
+    throughput, latency = [], []
+    for name, (bidirectional, pooling) in MODELS.items():
+        for batch_size in (32, 256):
+            clf = LSTMSequenceClassifier(
+                args.hidden, bidirectional=bidirectional, pooling=pooling,
+                batch_size=batch_size, max_epochs=1, random_state=0,
+            ).fit(X, y)
+            module = clf.net_.module_
+            assert np.allclose(clf.predict_proba(X), raw_predict_proba(module, X, batch_size), atol=1e-6)
+            times = interleaved(
+                {
+                    "raw forward": lambda: raw_predict_proba(module, X, batch_size),
+                    "predict_proba": lambda: clf.predict_proba(X),
+                },
+                args.repeats,
+            )
+            base = times["raw forward"]
+            for who, runs in times.items():
+                rate = args.samples / median(runs)
+                throughput.append(
+                    [name, batch_size, who, f"{rate:.0f}", ratio_text(runs, base)]
+                )
+
+        one = X[:1]
+        times = interleaved(
+            {
+                "raw forward": lambda: raw_predict_proba(module, one, 1),
+                "predict_proba": lambda: clf.predict_proba(one),
+            },
+            args.repeats,
+            number=args.calls,
+        )
+        base = times["raw forward"]
+        extra = statistics.median(t - b for t, b in zip(times["predict_proba"], base))
+        for who, runs in times.items():
+            latency.append([
+                name, who, f"{1e6 * median(runs):.0f}",
+                f"{1e6 * extra:.0f}" if who == "predict_proba" else "",
+                ratio_text(runs, base),
+            ])
+
+    print("Throughput (sequences per second)")
+    print_table(["model", "batch", "by", "sequences/s", "ratio (95% interval)"], throughput)
+    print("\nOne sequence per call")
+    print_table(["model", "by", "us per call", "overhead us", "ratio (95% interval)"], latency)
+
+
+if __name__ == "__main__":
+    main()
