@@ -1,0 +1,78 @@
+"""How fit time grows with the number of sequences and with their length.
+
+Fits LSTMSequenceClassifier (LSTM(64) + Linear, batch 32, 2 epochs) on
+equal-length data while one size doubles: the number of sequences at 50
+steps, then the number of steps for 1024 sequences. The hand-written loop
+of ``fit_speed.py`` runs the same sizes in the same rounds as the baseline.
+
+The table shows median seconds, the cost per sequence-step relative to the
+smallest size (1.00 everywhere means linear), and the ratio to the
+hand-written loop. Under each part, the exponent of a least-squares fit of
+log time on log size: 1 is linear.
+
+Usage::
+
+    python benchmarks/scaling.py
+"""
+
+import argparse
+
+import numpy as np
+import torch
+
+from _timing import interleaved, machine, median, paired_ratio, print_table, sequence_data
+from fit_speed import hand_fit, sklstm_fit
+
+MODEL = dict(hidden=64, bidirectional=False, pooling="last", clip=None, batch_size=32)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(machine())
+    print(f"LSTM(64) + Linear, batch 32, {args.epochs} epochs, 8 features; "
+          f"median of {args.repeats} interleaved rounds\n")
+
+    parts = {
+        "sequences": [(n, 50) for n in (512, 1024, 2048, 4096)],
+        "steps": [(1024, t) for t in (25, 50, 100, 200)],
+    }
+    for grows, sizes in parts.items():
+        data = {size: sequence_data(*size, 8) for size in sizes}
+        contenders = {}
+        for size, (X, y) in data.items():
+            contenders[("sklstm", size)] = lambda X=X, y=y: sklstm_fit(
+                X, y, epochs=args.epochs, **MODEL
+            )
+            contenders[("hand", size)] = lambda X=X, y=y: hand_fit(
+                X, y, epochs=args.epochs, **MODEL
+            )
+        times = interleaved(contenders, args.repeats)
+        rows, seconds, work = [], [], []
+        base_cost = None
+        for size in sizes:
+            runs = times[("sklstm", size)]
+            cost = median(runs) / (size[0] * size[1])
+            base_cost = base_cost or cost
+            rows.append([
+                size[0], size[1], median(runs), f"{cost / base_cost:.2f}",
+                f"{paired_ratio(runs, times[('hand', size)]):.3f}",
+            ])
+            seconds.append(median(runs))
+            work.append(size[0] * size[1])
+        print(f"Growing the number of {grows}")
+        print_table(
+            ["sequences", "steps", "seconds", "cost per seq-step", "vs hand-written"], rows
+        )
+        exponent = np.polyfit(np.log(work), np.log(seconds), 1)[0]
+        verdict = "linear" if abs(exponent - 1) < 0.1 else "NOT linear"
+        print(f"time ~ size^{exponent:.2f}: {verdict}\n")
+
+
+if __name__ == "__main__":
+    main()

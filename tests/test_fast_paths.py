@@ -1,0 +1,319 @@
+"""Every fast path gives what the straightforward path gives.
+
+The speed work (benchmarks/) replaced plain code with faster code; each
+test here runs both on the same input and compares the outputs.
+"""
+
+import contextlib
+
+import numpy as np
+import pytest
+import skorch.net
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+import sklstm._classifier
+import sklstm._data
+from sklstm import LSTMSequenceClassifier, SlidingWindowTransformer
+from sklstm._data import Sequences, check_sequences
+from sklstm._denormal import flush_denormal, is_flushing, on_every_thread
+from sklstm._module import POOLINGS, LSTMNet
+from sklstm._net import SequenceNet
+
+# -- the network: dense masked LSTM against packed sequences ------------------
+
+
+def packed_reference(net, x, lengths):
+    """LSTMNet's output computed the textbook way: packed sequences, per-row pooling."""
+    seq = x
+    for i, layer in enumerate(net.lstms):
+        lstm = nn.LSTM(
+            seq.shape[2], layer[0].hidden_size, batch_first=True,
+            bidirectional=len(layer) == 2, dtype=x.dtype,
+        )
+        # The same weights, as one (bi)directional nn.LSTM, so gradients reach them.
+        weights = {}
+        for name, param in layer[0].named_parameters():
+            weights[name] = param
+            if len(layer) == 2:
+                weights[name + "_reverse"] = getattr(layer[1], name)
+        packed = pack_padded_sequence(seq, lengths, batch_first=True, enforce_sorted=False)
+        out = torch.func.functional_call(lstm, weights, (packed,))[0]
+        seq, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+    hidden = net.lstms[-1][0].hidden_size
+    rows = []
+    for b, n in enumerate(lengths.tolist()):
+        out = seq[b, :n]
+        last = out[-1, :hidden]
+        if len(net.lstms[-1]) == 2:
+            last = torch.cat([last, out[0, hidden:]])
+        pooled = {
+            "last": [last], "mean": [out.mean(0)], "max": [out.amax(0)],
+            "mean_max": [out.mean(0), out.amax(0)],
+        }[net.pooling]
+        rows.append(torch.cat(pooled))
+    return net.head(torch.stack(rows))
+
+
+@pytest.mark.parametrize("pooling", POOLINGS)
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("hidden_sizes", [(5,), (6, 4)])
+def test_dense_ragged_batches_match_packed_sequences(pooling, bidirectional, hidden_sizes):
+    torch.manual_seed(0)
+    net = LSTMNet(3, 4, hidden_sizes, bidirectional, 0.0, pooling, torch.float64).eval()
+    lengths = torch.tensor([7, 1, 4, 7, 2, 5])
+    x = torch.randn(6, 7, 3, dtype=torch.float64)
+    x[torch.arange(7) >= lengths[:, None]] = 1e3  # padding values must not matter
+    x.requires_grad_(True)
+    fast = net(x, lengths)
+    reference = packed_reference(net, x, lengths)
+    torch.testing.assert_close(fast, reference, rtol=0, atol=1e-12)
+    # Training through the dense path computes the same gradients.
+    weights = torch.randn_like(fast)
+    grads = torch.autograd.grad((fast * weights).sum(), [x, *net.parameters()])
+    reference_grads = torch.autograd.grad((reference * weights).sum(), [x, *net.parameters()])
+    for got, expected in zip(grads, reference_grads):
+        torch.testing.assert_close(got, expected, rtol=0, atol=1e-11)
+
+
+@pytest.mark.parametrize("pooling", POOLINGS)
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_equal_length_batch_skips_masks_with_the_same_result(pooling, bidirectional):
+    torch.manual_seed(0)
+    net = LSTMNet(3, 2, (5, 4), bidirectional, 0.0, pooling, torch.float64).eval()
+    x = torch.randn(4, 6, 3, dtype=torch.float64)
+    padded = torch.cat([x, torch.full((4, 2, 3), 7.0, dtype=torch.float64)], dim=1)
+    masked = net(padded, torch.full((4,), 6))  # all equal, but shorter than the batch
+    torch.testing.assert_close(net(x, None), masked, rtol=0, atol=1e-12)
+    torch.testing.assert_close(net(x, torch.full((4,), 6)), net(x, None), rtol=0, atol=0)
+
+
+# -- batches ---------------------------------------------------------------
+
+
+def test_batch_slices_are_views_equal_to_copies():
+    values = np.random.default_rng(0).normal(size=(10, 4, 2)).astype(np.float32)
+    data = Sequences(values, y=np.arange(10), weight=np.linspace(1, 2, 10))
+    X_view, (y_view, w_view) = data.batch(slice(3, 7))
+    X_copy, (y_copy, w_copy) = data.batch(np.arange(3, 7))
+    assert np.shares_memory(X_view["x"].numpy(), values)
+    for view, copy in [(X_view["x"], X_copy["x"]), (y_view, y_copy), (w_view, w_copy)]:
+        torch.testing.assert_close(view, copy, rtol=0, atol=0)
+    assert X_view["lengths"] is None and X_copy["lengths"] is None
+
+
+def test_batches_of_read_only_windows_are_writable_copies():
+    series = np.random.default_rng(0).normal(size=(30, 2)).astype(np.float32)
+    windows = SlidingWindowTransformer(5).fit_transform(series)
+    assert not windows.flags.writeable
+    _, data = check_sequences(LSTMSequenceClassifier(), windows, reset=True)
+    for indices in (slice(4, 12), np.arange(4, 12)):
+        x = data.batch(indices)[0]["x"]
+        assert x.numpy().flags.writeable
+        np.testing.assert_array_equal(x.numpy(), windows[4:12])
+
+
+def test_gathered_padding_matches_a_loop():
+    rng = np.random.default_rng(0)
+    seqs = [rng.normal(size=(n, 3)).astype(np.float32) for n in (5, 2, 8, 8, 1, 3)]
+    _, data = check_sequences(LSTMSequenceClassifier(), seqs, reset=True)
+    for indices in (np.array([4, 0, 2]), np.array([2, 3]), slice(1, 5), np.array([1])):
+        X, _ = data.batch(indices)
+        chosen = [seqs[i] for i in np.arange(len(seqs))[indices]]
+        longest = max(len(s) for s in chosen)
+        expected = np.zeros((len(chosen), longest, 3), np.float32)
+        for row, s in enumerate(chosen):
+            expected[row, : len(s)] = s
+        np.testing.assert_array_equal(X["x"].numpy(), expected)
+        lengths = [len(s) for s in chosen]
+        if len(set(lengths)) == 1:
+            assert X["lengths"] is None
+        else:
+            assert X["lengths"].tolist() == lengths
+
+
+def test_length_sorted_prediction_matches_unsorted(ragged):
+    X, y = ragged
+    clf = LSTMSequenceClassifier(hidden_size=6, max_epochs=2, batch_size=8, random_state=0)
+    clf.fit(X, y)
+    _, data = check_sequences(clf, X, reset=False, layout="sequences")
+    unsorted = torch.cat([
+        clf.net_.module_(Xb["x"], Xb["lengths"]) for Xb, _ in sklstm._data.BatchIterator(data, 8)
+    ])
+    np.testing.assert_allclose(
+        clf.net_.logits(data).numpy(), unsorted.detach().numpy(), rtol=0, atol=1e-6
+    )
+
+
+# -- validation --------------------------------------------------------------
+
+ARRAYS = [
+    np.arange(24, dtype=np.float64).reshape(2, 4, 3),
+    np.asfortranarray(np.arange(24, dtype=np.float32).reshape(2, 4, 3)),
+    np.arange(48, dtype=np.int64).reshape(4, 4, 3)[::2, ::-1],
+    np.ones((3, 5), dtype=bool),
+    np.arange(15, dtype=np.float16).reshape(3, 5),
+    np.array([[1, 2], [3, 4]], dtype=np.uint8),
+]
+
+
+@pytest.mark.parametrize("X", ARRAYS, ids=lambda a: f"{a.dtype}{a.shape}")
+def test_plain_arrays_skip_check_array_with_the_same_result(X, monkeypatch):
+    layout, fast = check_sequences(LSTMSequenceClassifier(), X, reset=True)
+    monkeypatch.setattr(sklstm._data, "_is_plain_numeric", lambda X: False)
+    layout_slow, slow = check_sequences(LSTMSequenceClassifier(), X, reset=True)
+    assert layout == layout_slow
+    assert fast.values.dtype == slow.values.dtype == np.float32
+    np.testing.assert_array_equal(fast.values, slow.values)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, 1e39])
+def test_finiteness_check_by_sum_reports_what_sklearn_reports(bad, monkeypatch):
+    X = np.ones((3, 4, 2))
+    X[1, 2, 0] = bad
+    with pytest.raises(ValueError) as fast:
+        check_sequences(LSTMSequenceClassifier(), X, reset=True)
+    monkeypatch.setattr(sklstm._data, "_is_plain_numeric", lambda X: False)
+    with pytest.raises(ValueError) as slow:
+        check_sequences(LSTMSequenceClassifier(), X, reset=True)
+    assert str(fast.value) == str(slow.value)
+
+
+def test_large_finite_values_whose_sum_overflows_are_accepted():
+    X = np.full((4, 5, 2), 3e38, dtype=np.float32)  # the float32 sum is inf
+    _, data = check_sequences(LSTMSequenceClassifier(), X, reset=True)
+    np.testing.assert_array_equal(data.values, X)
+
+
+# -- loss and training loop ----------------------------------------------------
+
+
+def test_unweighted_loss_equals_the_weighted_loss_with_equal_weights():
+    net = SequenceNet(
+        LSTMNet, criterion=nn.CrossEntropyLoss, module__n_features=2, module__n_outputs=3
+    ).initialize()
+    logits = torch.randn(7, 3, requires_grad=True)
+    y = torch.tensor([0, 1, 2, 2, 1, 0, 0])
+    fast = net.get_loss(logits, (y, None))
+    weighted = net.get_loss(logits, (y, torch.full((7,), 2.5)))
+    torch.testing.assert_close(fast, weighted)
+    (grad_fast,) = torch.autograd.grad(fast, logits)
+    (grad_weighted,) = torch.autograd.grad(weighted, logits)
+    torch.testing.assert_close(grad_fast, grad_weighted)
+
+
+def test_uniform_sample_weight_takes_the_unweighted_path_with_the_same_fit(seq3d):
+    X, y = seq3d
+    params = dict(hidden_size=6, max_epochs=3, random_state=0, dtype="float64")
+    plain = LSTMSequenceClassifier(**params).fit(X, y)
+    weighted = LSTMSequenceClassifier(**params).fit(X, y, sample_weight=np.full(len(y), 3.0))
+    np.testing.assert_allclose(plain.predict_proba(X), weighted.predict_proba(X), atol=1e-12)
+    # A weight that varies changes the fit: the weighted path is really taken.
+    varied = LSTMSequenceClassifier(**params).fit(X, y, sample_weight=1.0 + (y == 1))
+    assert not np.allclose(plain.predict_proba(X), varied.predict_proba(X))
+
+
+class SkorchLoopNet(SequenceNet):
+    """SequenceNet with skorch's own epoch loop and steps (mode set per batch)."""
+
+    run_single_epoch = NeuralNet.run_single_epoch
+    train_step_single = NeuralNet.train_step_single
+    validation_step = NeuralNet.validation_step
+
+
+def test_lean_training_loop_matches_skorch_loop(ragged, monkeypatch):
+    X, y = ragged
+    params = dict(
+        hidden_size=6, dropout=0.3, validation_fraction=0.25, max_epochs=3,
+        batch_size=8, random_state=0,
+    )
+    lean = LSTMSequenceClassifier(**params).fit(X, y)
+    # skorch counts a batch with get_len(X); our X holds lengths=None.
+    monkeypatch.setattr(skorch.net, "get_len", lambda data: len(data["x"]))
+    monkeypatch.setattr(sklstm._classifier, "SequenceNet", SkorchLoopNet)
+    reference = LSTMSequenceClassifier(**params).fit(X, y)
+    assert type(reference.net_) is SkorchLoopNet
+    for key in ("train_loss", "valid_loss", "valid_acc"):
+        assert lean.history_[:, key] == reference.history_[:, key]
+    _, data = check_sequences(reference, X, reset=False, layout="sequences")
+    skorch_logits = reference.net_.forward(data)  # skorch's own prediction loop
+    np.testing.assert_allclose(lean.net_.logits(data), skorch_logits, rtol=0, atol=1e-6)
+
+
+# -- denormals -------------------------------------------------------------------
+
+
+@pytest.fixture
+def two_threads():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_flush_denormal_reaches_every_torch_thread_and_is_undone(two_threads):
+    x = torch.full((1_000_000,), 1e-40)  # big enough to be split among threads
+    assert not is_flushing()
+    assert bool(((x * 1.0) != 0).all())
+    with flush_denormal():
+        assert on_every_thread(lambda thread: is_flushing()) == [True, True]
+        assert bool(((x * 1.0) == 0).all())  # every thread's share was flushed
+    assert on_every_thread(lambda thread: is_flushing()) == [False, False]
+    assert bool(((x * 1.0) != 0).all())
+
+
+def test_flush_denormal_keeps_a_setting_made_before(two_threads):
+    torch.set_flush_denormal(True)
+    try:
+        with flush_denormal():
+            pass
+        assert is_flushing()
+    finally:
+        torch.set_flush_denormal(False)
+
+
+class FlushRecorder(Callback):
+    """Record, for every batch, whether each torch thread flushes denormals."""
+
+    def on_batch_end(self, net, **kwargs):
+        self.seen_ = [*getattr(self, "seen_", []), on_every_thread(lambda t: is_flushing())]
+
+
+def test_fit_flushes_denormals_in_every_thread_then_restores(seq3d, two_threads):
+    X, y = seq3d
+    clf = LSTMSequenceClassifier(
+        hidden_size=4, max_epochs=2, validation_fraction=0.25,
+        callbacks=[("record", FlushRecorder())], random_state=0,
+    ).fit(X, y)
+    seen = dict(clf.net_.callbacks_)["record"].seen_
+    assert len(seen) == 2 * 3  # training and validation batches of two epochs
+    assert all(states == [True, True] for states in seen)
+    assert on_every_thread(lambda t: is_flushing()) == [False, False]
+
+
+@pytest.mark.parametrize("n_samples, flushes", [(32, False), (33, True)])
+def test_predictions_flush_denormals_beyond_one_batch(seq3d, n_samples, flushes):
+    X, y = seq3d
+    clf = LSTMSequenceClassifier(hidden_size=4, max_epochs=1, random_state=0).fit(X, y)
+    seen = []
+    clf.net_.module_.register_forward_hook(lambda *args: seen.append(is_flushing()))
+    clf.predict_proba(np.concatenate([X, X])[:n_samples])
+    assert seen and all(state == flushes for state in seen)
+    assert not is_flushing()
+
+
+def test_training_with_flushed_denormals_gives_the_same_model(seq3d, monkeypatch):
+    """Inputs x100 saturate gates into denormals; flushing them changes nothing visible."""
+    X, y = seq3d
+    X = X * 100
+    params = dict(hidden_size=8, bidirectional=False, max_epochs=5, random_state=0)
+    flushed = LSTMSequenceClassifier(**params).fit(X, y)
+    monkeypatch.setattr(
+        sklstm._classifier, "flush_denormal", lambda enabled: contextlib.nullcontext()
+    )
+    plain = LSTMSequenceClassifier(**params).fit(X, y)
+    np.testing.assert_allclose(flushed.predict_proba(X), plain.predict_proba(X), atol=1e-5)
+    assert not is_flushing()
