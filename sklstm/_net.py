@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
 
+from ._cpu import rebalance_threads
 from ._data import BatchIterator
 
 
@@ -55,6 +56,7 @@ class SequenceNet(NeuralNet):
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
             return
+        rebalance_threads()  # other fits in this process may have started or ended
         history = self.history
         batch_count = 0
         for batch in iterator:

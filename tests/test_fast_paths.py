@@ -5,13 +5,19 @@ test here runs both on the same input and compares the outputs.
 """
 
 import contextlib
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
+import joblib
 import numpy as np
 import pytest
 import skorch.net
 import torch
+import cloudpickle
 from skorch import NeuralNet
 from skorch.callbacks import Callback
+from sklearn.model_selection import cross_validate
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
@@ -19,7 +25,7 @@ import sklstm._classifier
 import sklstm._data
 from sklstm import LSTMSequenceClassifier, SlidingWindowTransformer
 from sklstm._data import Sequences, check_sequences
-from sklstm._denormal import flush_denormal, is_flushing, on_every_thread
+from sklstm._cpu import flush_denormal, is_flushing, on_every_thread
 from sklstm._module import POOLINGS, LSTMNet
 from sklstm._net import SequenceNet
 
@@ -311,9 +317,66 @@ def test_training_with_flushed_denormals_gives_the_same_model(seq3d, monkeypatch
     X = X * 100
     params = dict(hidden_size=8, bidirectional=False, max_epochs=5, random_state=0)
     flushed = LSTMSequenceClassifier(**params).fit(X, y)
-    monkeypatch.setattr(
-        sklstm._classifier, "flush_denormal", lambda enabled: contextlib.nullcontext()
-    )
+    monkeypatch.setattr(sklstm._classifier, "flush_denormal", contextlib.nullcontext)
     plain = LSTMSequenceClassifier(**params).fit(X, y)
     np.testing.assert_allclose(flushed.predict_proba(X), plain.predict_proba(X), atol=1e-5)
     assert not is_flushing()
+
+
+# -- threads -----------------------------------------------------------------
+
+
+class ThreadRecorder(Callback):
+    """Wait until ``barrier`` holds every fit, then record torch's thread count.
+
+    (The barrier is a class attribute: fit deep-copies callbacks, not locks.)
+    """
+
+    barrier = None
+
+    def on_epoch_begin(self, net, **kwargs):
+        if len(net.history) == 1:
+            ThreadRecorder.barrier.wait(timeout=60)
+
+    def on_batch_end(self, net, **kwargs):
+        self.threads_ = torch.get_num_threads()
+
+
+def _fit_recording_threads(X, y, seed):
+    clf = LSTMSequenceClassifier(
+        hidden_size=4, max_epochs=2, random_state=seed, callbacks=[("record", ThreadRecorder())],
+    ).fit(X, y)
+    return dict(clf.net_.callbacks_)["record"].threads_, torch.get_num_threads()
+
+
+def test_fits_running_at_once_in_threads_share_the_cores(seq3d, two_threads):
+    X, y = seq3d
+    ThreadRecorder.barrier = threading.Barrier(2)  # the two fits overlap
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda seed: _fit_recording_threads(X, y, seed), [0, 1]))
+    assert [during for during, _ in results] == [1, 1]  # 2 threads, 2 fits
+    assert [after for _, after in results] == [2, 2]  # each thread's setting restored
+    ThreadRecorder.barrier = threading.Barrier(1)
+    with ThreadPoolExecutor(1) as pool:  # alone, a fit in a thread keeps all threads
+        assert pool.submit(_fit_recording_threads, X, y, 0).result() == (2, 2)
+    assert torch.get_num_threads() == 2
+
+
+class EpochThreads(Callback):
+    def on_epoch_end(self, net, **kwargs):
+        self.threads_ = torch.get_num_threads()
+
+
+def test_joblib_worker_processes_train_on_their_share_of_the_cores(seq3d):
+    X, y = seq3d
+    clf = LSTMSequenceClassifier(
+        hidden_size=4, max_epochs=1, callbacks=[("threads", EpochThreads())]
+    )
+    this_module = sys.modules[__name__]  # importable here, not in the workers
+    cloudpickle.register_pickle_by_value(this_module)
+    try:
+        result = cross_validate(clf, X, y, cv=2, n_jobs=2, return_estimator=True)
+    finally:
+        cloudpickle.unregister_pickle_by_value(this_module)
+    threads = [dict(e.net_.callbacks_)["threads"].threads_ for e in result["estimator"]]
+    assert threads == [max(1, joblib.cpu_count() // 2)] * 2

@@ -1,21 +1,30 @@
-"""Flushing denormal floats to zero in every thread torch computes with.
+"""CPU settings while sklstm computes: denormal floats and torch's threads.
 
-Arithmetic on denormal floats (below 1.2e-38 in float32) is many times
-slower on x86 CPUs, and training produces them: saturated LSTM gates on
-unscaled inputs give sigmoid outputs such as 1e-40. Flushing them to zero
-changes results by less than the smallest normal float.
-
+Denormals. Arithmetic on denormal floats (below 1.2e-38 in float32) is many
+times slower on x86 CPUs, and training produces them: saturated LSTM gates
+on unscaled inputs, gradients vanishing along long sequences. Flushing them
+to zero changes results by less than the smallest normal float.
 ``torch.set_flush_denormal`` sets the flag of the calling thread only; the
 OpenMP threads that run most of torch's (and MKL's) work keep their own. So
 ``flush_denormal`` also runs it in each thread of torch's OpenMP team, by a
 parallel region of that same OpenMP runtime, and restores every thread's
 setting afterwards. Without an OpenMP runtime it can drive (not Linux or
 the GNU / LLVM / Intel runtime), only the calling thread is set.
+
+Threads. Worker processes (joblib's default loky backend, Dask) get
+OMP_NUM_THREADS = cores // workers, which torch follows. Threads of one
+process (joblib's threading backend, a thread pool) share torch's default
+of one thread per core: two fits at once would run twice as many threads as
+cores, slower than one after the other. ``share_threads`` counts the fits
+and predictions running at once in this process and gives each its share
+of the cores, for its own thread only (an OpenMP setting per thread), again
+at each epoch as others start and finish.
 """
 
 import ctypes
 import functools
 import os
+import threading
 from contextlib import contextmanager
 
 import torch
@@ -45,6 +54,43 @@ def flush_denormal(enabled=True):
         yield
     finally:
         on_every_thread(restore)
+
+
+_running = 0  # sklstm fits and predictions running now in this process
+_running_lock = threading.Lock()
+_share = threading.local()
+
+
+@contextmanager
+def share_threads():
+    """Run torch, in this thread, on its share of the threads while others run."""
+    global _running
+    runtime = _openmp_runtime()
+    if runtime is None or getattr(_share, "own", None) is not None:
+        yield  # no runtime to set, or already inside (fit calling predict)
+        return
+    with _running_lock:
+        _running += 1
+    _share.own = _share.current = runtime.omp_get_max_threads()
+    try:
+        rebalance_threads()
+        yield
+    finally:
+        runtime.omp_set_num_threads(_share.own)
+        _share.own = None
+        with _running_lock:
+            _running -= 1
+
+
+def rebalance_threads():
+    """Give this thread its share of torch's threads, as many run now."""
+    own = getattr(_share, "own", None)
+    if own is None:
+        return
+    share = max(1, own // max(1, _running))
+    if share != _share.current:
+        _openmp_runtime().omp_set_num_threads(share)
+        _share.current = share
 
 
 def _start_flushing(thread):
@@ -91,6 +137,8 @@ def _openmp_runtime():
         runtime = ctypes.CDLL(candidates[0])
         runtime.GOMP_parallel.restype = None
         runtime.omp_get_thread_num.restype = ctypes.c_int
+        runtime.omp_get_max_threads.restype = ctypes.c_int
+        runtime.omp_set_num_threads.argtypes = [ctypes.c_int]
     except (OSError, AttributeError):
         return None
     return runtime
