@@ -123,10 +123,19 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseEstimator):
     ``X`` may be a 3D array ``(n_samples, n_timesteps, n_features)``, a 2D
     array or DataFrame ``(n_samples, n_timesteps)`` of univariate sequences,
     or a list of 2D ``(n_timesteps_i, n_features)`` or 1D arrays of different
-    lengths. Sequences of different lengths are padded per batch and packed
-    (``torch.nn.utils.rnn.pack_padded_sequence``), so a sequence gets the same
+    lengths. Sequences of different lengths are padded per batch; the LSTM
+    reads each sequence within its own length (as with
+    ``torch.nn.utils.rnn.pack_padded_sequence``, but on the faster dense
+    kernel) and the pooling ignores the padding, so a sequence gets the same
     prediction whatever it is batched with. The number of time steps may
     differ between ``fit`` and ``predict`` for 3D and list input.
+
+    On the CPU, ``fit`` (and ``predict_proba`` beyond one batch) flushes
+    denormal floats to zero in all of torch's threads, which can make
+    training several times faster (saturated gates, vanishing gradients)
+    and changes results by less than 1e-38; fits running at once in threads
+    of one process split torch's threads between them. The settings of the
+    calling thread and of torch are restored afterwards.
 
     With ``sample_weight`` (and ``class_weight``), each batch's loss is the
     weighted mean of its samples' losses. Integer weights are exactly

@@ -95,28 +95,32 @@ class LSTMNet(nn.Module):
         for i, layer in enumerate(self.lstms):
             if i > 0:
                 seq = self._drop(seq)
-            out = layer[0](seq)[0]
+            if len(layer) == 2 and order is None and seq.device.type == "cpu":
+                seq, finals = _both_directions(layer, seq, self.training)
+                continue
+            out, (h_n, _) = layer[0](seq)
+            finals = [h_n[0]]  # each direction's state after its last step
             if len(layer) == 2:
-                backward = _reverse(layer[1](_reverse(seq, order))[0], order)
-                out = torch.cat([out, backward], dim=2)
+                backward, (h_n, _) = layer[1](_reverse(seq, order))
+                finals.append(h_n[0])
+                out = torch.cat([out, _reverse(backward, order)], dim=2)
             seq = out
-        return self.head(self._drop(self._pool(seq, lengths, mask)))
+        return self.head(self._drop(self._pool(seq, finals, lengths, mask)))
 
     def _drop(self, seq):
         if not (self.training and self.dropout.p > 0):
             return seq  # dropout would be the identity: spare its call
         return self.dropout(seq)
 
-    def _pool(self, seq, lengths, mask):
+    def _pool(self, seq, finals, lengths, mask):
         if self.pooling == "last":
-            # The forward direction's output after the last real step; the
-            # backward direction's after reading back to step 0.
-            hidden = self.lstms[-1][0].hidden_size
-            if lengths is None:
-                last = seq[:, -1, :hidden]
-            else:
-                last = seq[torch.arange(len(seq), device=seq.device), lengths - 1, :hidden]
-            if len(self.lstms[-1]) == 1:
+            if lengths is None:  # the final states: cheaper to train through
+                return finals[0] if len(finals) == 1 else torch.cat(finals, dim=1)
+            # Final states came after reading padding: take the forward
+            # output at each sequence's last real step, the backward one at 0.
+            hidden = finals[0].shape[1]
+            last = seq[torch.arange(len(seq), device=seq.device), lengths - 1, :hidden]
+            if len(finals) == 1:
                 return last
             return torch.cat([last, seq[:, 0, hidden:]], dim=1)
         parts = []
@@ -131,6 +135,23 @@ class LSTMNet(nn.Module):
                 seq = seq.masked_fill(~mask[:, :, None], float("-inf"))
             parts.append(seq.amax(dim=1))
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+
+
+_WEIGHTS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+
+
+def _both_directions(layer, seq, training):
+    """Run a layer's two LSTMs as one bidirectional LSTM kernel.
+
+    Equivalent to the two calls with the reversal in between, without the
+    flips and the concatenation (a few percent of a training step on the
+    CPU). Not used on CUDA, where cuDNN would first copy the weights of the
+    two modules into one buffer.
+    """
+    weights = [getattr(lstm, name) for lstm in layer for name in _WEIGHTS]
+    h_0 = seq.new_zeros(2, len(seq), layer[0].hidden_size)
+    out, h_n, _ = torch.lstm(seq, (h_0, h_0), weights, True, 1, 0.0, training, True, True)
+    return out, [h_n[0], h_n[1]]
 
 
 def _reverse(seq, order):

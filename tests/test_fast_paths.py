@@ -88,13 +88,20 @@ def test_dense_ragged_batches_match_packed_sequences(pooling, bidirectional, hid
 @pytest.mark.parametrize("pooling", POOLINGS)
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_equal_length_batch_skips_masks_with_the_same_result(pooling, bidirectional):
+    """The unmasked path (one fused kernel for both directions) equals the masked one."""
     torch.manual_seed(0)
     net = LSTMNet(3, 2, (5, 4), bidirectional, 0.0, pooling, torch.float64).eval()
-    x = torch.randn(4, 6, 3, dtype=torch.float64)
+    x = torch.randn(4, 6, 3, dtype=torch.float64, requires_grad=True)
     padded = torch.cat([x, torch.full((4, 2, 3), 7.0, dtype=torch.float64)], dim=1)
+    fast = net(x, None)
     masked = net(padded, torch.full((4,), 6))  # all equal, but shorter than the batch
-    torch.testing.assert_close(net(x, None), masked, rtol=0, atol=1e-12)
-    torch.testing.assert_close(net(x, torch.full((4,), 6)), net(x, None), rtol=0, atol=0)
+    torch.testing.assert_close(fast, masked, rtol=0, atol=1e-12)
+    torch.testing.assert_close(net(x, torch.full((4,), 6)), fast, rtol=0, atol=0)
+    weights = torch.randn_like(fast)
+    grads = torch.autograd.grad((fast * weights).sum(), [x, *net.parameters()])
+    masked_grads = torch.autograd.grad((masked * weights).sum(), [x, *net.parameters()])
+    for got, expected in zip(grads, masked_grads):
+        torch.testing.assert_close(got, expected, rtol=0, atol=1e-11)
 
 
 # -- batches ---------------------------------------------------------------
