@@ -2,14 +2,15 @@
 
 skorch's loop is kept (callbacks, history, closures for the optimizer), with
 work removed that a hand-written loop would not do: the training mode is set
-only when it changes rather than for every batch, the loss is a plain mean when no
-sample weights are given, and the epoch table is only built when printed.
-"""
+only when it changes rather than for every batch, callbacks are called only
+for the events they handle, the loss is a plain mean when no sample weights
+are given, and the epoch table is only built when printed."""
 
 import torch
 import torch.nn.functional as F
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
+from skorch.utils import TeeGenerator
 
 from ._cpu import rebalance_threads
 from ._data import BatchIterator
@@ -52,6 +53,50 @@ class SequenceNet(NeuralNet):
         if self.verbose:  # PrintLog formats its table even when silent
             callbacks.append(("print_log", PrintLog()))
         return callbacks
+
+    def notify(self, method_name, **cb_kwargs):
+        # skorch calls every callback's method, for every batch; most are
+        # the base class's no-ops. Call only the others.
+        for handler in self._handlers(method_name):
+            handler(self, **cb_kwargs)
+
+    def _handlers(self, method_name):
+        callbacks = self.callbacks_
+        key = (method_name, id(callbacks), len(callbacks))
+        cache = self.__dict__.setdefault("_handler_cache", {})
+        if key not in cache:
+            owners = [self, *(cb for _, cb in callbacks)]
+            cache[key] = [
+                getattr(owner, method_name) for owner in owners
+                if not _is_noop(owner, method_name)
+            ]
+        return cache[key]
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_handler_cache", None)  # bound methods: rebuilt when needed
+        return state
+
+    def train_step(self, batch, **fit_params):
+        # skorch's, without the step accumulator and, when no callback
+        # listens, without announcing the gradients.
+        steps = []
+
+        def closure():
+            self._zero_grad_optimizer()
+            step = self.train_step_single(batch, **fit_params)
+            steps.append(step)
+            if self._handlers("on_grad_computed"):
+                self.notify(
+                    "on_grad_computed",
+                    named_parameters=TeeGenerator(self.get_all_learnable_params()),
+                    batch=batch,
+                    training=True,
+                )
+            return step["loss"]
+
+        self._step_optimizer(closure)
+        return steps[0]  # the first, as skorch's (LBFGS evaluates several)
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
@@ -122,3 +167,17 @@ class SequenceNet(NeuralNet):
         losses = F.cross_entropy(y_pred, y, reduction="none")
         weight = weight.to(self.device)
         return (losses * weight).sum() / weight.sum().clamp_min(torch.finfo(weight.dtype).tiny)
+
+
+# NeuralNet's event methods that do nothing (the others keep the history).
+_NET_NOOPS = {"on_train_begin", "on_train_end", "on_epoch_end", "on_batch_end", "on_grad_computed"}
+
+
+def _is_noop(owner, method_name):
+    """Whether ``owner``'s method for an event is its base class's no-op."""
+    if method_name in vars(owner):  # set on the instance
+        return False
+    base = NeuralNet if isinstance(owner, NeuralNet) else Callback
+    if base is NeuralNet and method_name not in _NET_NOOPS:
+        return False
+    return getattr(type(owner), method_name) is getattr(base, method_name)

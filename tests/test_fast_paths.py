@@ -16,7 +16,7 @@ import skorch.net
 import torch
 import cloudpickle
 from skorch import NeuralNet
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, LRScheduler
 from sklearn.model_selection import cross_validate
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -230,8 +230,10 @@ def test_uniform_sample_weight_takes_the_unweighted_path_with_the_same_fit(seq3d
 
 
 class SkorchLoopNet(SequenceNet):
-    """SequenceNet with skorch's own epoch loop and steps (mode set per batch)."""
+    """SequenceNet with skorch's own loop: every callback notified, mode set per batch."""
 
+    notify = NeuralNet.notify
+    train_step = NeuralNet.train_step
     run_single_epoch = NeuralNet.run_single_epoch
     train_step_single = NeuralNet.train_step_single
     validation_step = NeuralNet.validation_step
@@ -241,7 +243,8 @@ def test_lean_training_loop_matches_skorch_loop(ragged, monkeypatch):
     X, y = ragged
     params = dict(
         hidden_size=6, dropout=0.3, validation_fraction=0.25, max_epochs=3,
-        batch_size=8, random_state=0,
+        batch_size=8, gradient_clip=0.5, callbacks=[LRScheduler("StepLR", step_size=1)],
+        random_state=0,
     )
     lean = LSTMSequenceClassifier(**params).fit(X, y)
     # skorch counts a batch with get_len(X); our X holds lengths=None.
