@@ -4,13 +4,19 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test clean
+.PHONY: run test bench clean
 
 run: $(VENV)/.installed
 	$(BIN)/python -m sklstm
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
+
+# The speed benchmarks of README's Performance section (about 20 minutes).
+bench: $(VENV)/.installed
+	for script in fit_speed predict_speed ragged_speed scaling parallel_speed; do \
+		$(BIN)/python benchmarks/$$script.py || exit 1; \
+	done
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)

@@ -1,10 +1,31 @@
-"""Shared helpers of the speed benchmarks: interleaved timing and tables."""
+"""Shared helpers of the speed benchmarks: options, interleaved timing, tables."""
 
+import argparse
 import statistics
 import time
 
 import numpy as np
 import torch
+
+
+def parse_args(doc, argv, extra=(), **sizes):
+    """Read a benchmark's options, set torch's threads, print the machine.
+
+    ``sizes`` are integer options with their defaults (``batch_size`` gives
+    ``--batch-size``); ``--threads`` is always there; ``extra`` holds more
+    ``(flags, keywords)`` for ``add_argument``.
+    """
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    for name, default in sizes.items():
+        parser.add_argument("--" + name.replace("_", "-"), type=int, default=default)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    for flags, keywords in extra:
+        parser.add_argument(*flags, **keywords)
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(machine())
+    return args
 
 
 def interleaved(contenders, repeats, warmup=1, number=1):

@@ -28,13 +28,11 @@ Usage::
     python benchmarks/fit_speed.py --threads 1 --repeats 61
 """
 
-import argparse
-
 import numpy as np
 import torch
 from torch import nn
 
-from _timing import interleaved, machine, median, print_table, ratio_text, sequence_data
+from _timing import interleaved, median, parse_args, print_table, ratio_text, sequence_data
 from sklstm import LSTMSequenceClassifier
 
 CONFIGS = {
@@ -124,22 +122,13 @@ def sklstm_fit(X, y, *, hidden, bidirectional, pooling, clip, epochs, batch_size
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--samples", type=int, default=2048)
-    parser.add_argument("--timesteps", type=int, default=50)
-    parser.add_argument("--features", type=int, default=8)
-    parser.add_argument("--hidden", type=int, default=64)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--repeats", type=int, default=21)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads")
-    parser.add_argument("--no-skorch", action="store_true", help="skip plain skorch")
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = parse_args(
+        __doc__, argv, samples=2048, timesteps=50, features=8, hidden=64, batch_size=32,
+        epochs=4, repeats=21,
+        extra=[(("--no-skorch",), dict(action="store_true", help="skip plain skorch"))],
+    )
 
     X, y = sequence_data(args.samples, args.timesteps, args.features)
-    print(machine())
     print(
         f"{args.samples} sequences x {args.timesteps} steps x {args.features} features, "
         f"LSTM({args.hidden}), batch {args.batch_size}, {args.epochs} epochs; "

@@ -14,14 +14,12 @@ Usage::
     python benchmarks/parallel_speed.py
 """
 
-import argparse
-
 import torch
 from joblib import parallel_config
 from sklearn.model_selection import cross_validate
 from skorch.callbacks import Callback
 
-from _timing import interleaved, machine, median, print_table, ratio_text, sequence_data
+from _timing import interleaved, median, parse_args, print_table, ratio_text, sequence_data
 from sklstm import LSTMSequenceClassifier
 
 
@@ -31,11 +29,7 @@ class ThreadCount(Callback):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--samples", type=int, default=1024)
-    parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args(argv)
+    args = parse_args(__doc__, argv, samples=1024, epochs=4, repeats=5)
     X, y = sequence_data(args.samples, 50, 8)
     clf = LSTMSequenceClassifier(
         64, bidirectional=False, pooling="last", max_epochs=args.epochs,
@@ -52,7 +46,6 @@ def main(argv=None):
             )
         return cv
 
-    print(machine())
     print(
         f"cross_validate, 4 folds of {args.samples} sequences x 50 steps x 8 features, "
         f"LSTM(64) + Linear, {args.epochs} epochs; median of {args.repeats} "

@@ -19,13 +19,12 @@ Usage::
     python benchmarks/predict_speed.py --threads 1
 """
 
-import argparse
 import statistics
 
 import numpy as np
 import torch
 
-from _timing import interleaved, machine, median, print_table, ratio_text, sequence_data
+from _timing import interleaved, median, parse_args, print_table, ratio_text, sequence_data
 from sklstm import LSTMSequenceClassifier
 
 MODELS = {
@@ -45,20 +44,12 @@ def raw_predict_proba(module, X, batch_size):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--samples", type=int, default=4096)
-    parser.add_argument("--timesteps", type=int, default=50)
-    parser.add_argument("--features", type=int, default=8)
-    parser.add_argument("--hidden", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=31)
-    parser.add_argument("--calls", type=int, default=200, help="single-sample calls per round")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads")
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = parse_args(
+        __doc__, argv, samples=4096, timesteps=50, features=8, hidden=64, repeats=31,
+        calls=200,  # single-sample calls per round
+    )
 
     X, y = sequence_data(args.samples, args.timesteps, args.features)
-    print(machine())
     print(
         f"{args.samples} sequences x {args.timesteps} steps x {args.features} features, "
         f"LSTM({args.hidden}); median of {args.repeats} interleaved rounds\n"

@@ -20,14 +20,12 @@ Usage::
     python benchmarks/ragged_speed.py
 """
 
-import argparse
-
 import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_sequence
 
-from _timing import interleaved, machine, median, paired_ratio, print_table, ratio_text
+from _timing import interleaved, median, paired_ratio, parse_args, print_table, ratio_text
 from fit_speed import HandLSTM, hand_fit
 from sklstm import LSTMSequenceClassifier
 
@@ -94,18 +92,10 @@ def hand_predict_equal(model, X, batch_size):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--samples", type=int, default=2048)
-    parser.add_argument("--timesteps", type=int, default=50)
-    parser.add_argument("--features", type=int, default=8)
-    parser.add_argument("--hidden", type=int, default=64)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads")
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    args = parse_args(
+        __doc__, argv, samples=2048, timesteps=50, features=8, hidden=64, batch_size=32,
+        epochs=2, repeats=15,
+    )
 
     X_ragged, y = ragged_data(args.samples, args.timesteps, args.features)
     X_equal = np.stack([
@@ -113,7 +103,6 @@ def main(argv=None):
         for i in range(args.samples)
     ]).astype(np.float32) + 0.5 * y[:, None, None].astype(np.float32)
     lengths = [len(x) for x in X_ragged]
-    print(machine())
     print(
         f"{args.samples} sequences, {args.features} features, LSTM({args.hidden}) + Linear, "
         f"batch {args.batch_size}: equal length {args.timesteps}, or ragged lengths "

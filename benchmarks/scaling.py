@@ -18,26 +18,16 @@ Usage::
     python benchmarks/scaling.py
 """
 
-import argparse
-
 import numpy as np
-import torch
 
-from _timing import interleaved, machine, median, paired_ratio, print_table, sequence_data
+from _timing import interleaved, median, paired_ratio, parse_args, print_table, sequence_data
 from fit_speed import hand_fit, sklstm_fit
 
 MODEL = dict(hidden=64, bidirectional=False, pooling="last", clip=None, batch_size=32)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads")
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    print(machine())
+    args = parse_args(__doc__, argv, epochs=2, repeats=5)
     print(f"LSTM(64) + Linear, batch 32, {args.epochs} epochs, 8 features; "
           f"median of {args.repeats} interleaved rounds\n")
 
@@ -77,7 +67,7 @@ def main(argv=None):
         if largest > 1.15:
             verdict = "MORE than linear"
         elif largest < 0.85:
-            verdict = "less than linear: fixed costs still dominate"
+            verdict = "less than linear: fixed costs per batch or fit still count"
         else:
             verdict = "linear"
         print(

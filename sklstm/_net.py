@@ -156,16 +156,19 @@ class SequenceNet(NeuralNet):
         if self.module_.training is not training:
             self._set_training(training)
 
+    def _to_device(self, tensor):
+        return tensor if self.device == "cpu" else tensor.to(self.device)
+
     def infer(self, x, **fit_params):
-        return self.module_(x["x"].to(self.device), x["lengths"])
+        return self.module_(self._to_device(x["x"]), x["lengths"])
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y, weight = y_true
-        y = y.to(self.device)
+        y = self._to_device(y)
         if weight is None:
             return self.criterion_(y_pred, y)  # the fused mean
         losses = F.cross_entropy(y_pred, y, reduction="none")
-        weight = weight.to(self.device)
+        weight = self._to_device(weight)
         return (losses * weight).sum() / weight.sum().clamp_min(torch.finfo(weight.dtype).tiny)
 
 
