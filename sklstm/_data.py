@@ -84,7 +84,7 @@ class Sequences(torch.utils.data.Dataset):
         """Return ``(X, y)`` for the network: padded inputs and targets.
 
         ``indices`` is an integer array or a slice. ``X["lengths"]`` is None
-        when all sequences of the batch are equally long (nothing to pack);
+        when all sequences of the batch are equally long (nothing to mask);
         ``y`` is ``(codes, weight)`` or None, with ``weight`` None for an
         unweighted loss.
         """

@@ -4,7 +4,8 @@ skorch's loop is kept (callbacks, history, closures for the optimizer), with
 work removed that a hand-written loop would not do: the training mode is set
 only when it changes rather than for every batch, callbacks are called only
 for the events they handle, the loss is a plain mean when no sample weights
-are given, and the epoch table is only built when printed."""
+are given, and the epoch table is only built when printed.
+"""
 
 import torch
 import torch.nn.functional as F
@@ -37,7 +38,7 @@ class SequenceNet(NeuralNet):
     """NeuralNet whose batches are ``({"x", "lengths"}, (y, weight))``.
 
     ``lengths`` is None when all sequences of the batch are equally long,
-    else a CPU int64 tensor (``pack_padded_sequence`` wants it there).
+    else a CPU int64 tensor (the module moves it with the batch).
     ``weight`` is None for an unweighted loss (the criterion's mean), else
     the loss is the weighted mean of the per-sample cross-entropies.
     """
@@ -62,15 +63,18 @@ class SequenceNet(NeuralNet):
 
     def _handlers(self, method_name):
         callbacks = self.callbacks_
-        key = (method_name, id(callbacks), len(callbacks))
-        cache = self.__dict__.setdefault("_handler_cache", {})
-        if key not in cache:
+        cached = self.__dict__.get("_handler_cache")
+        if cached is None or cached[0] is not callbacks or cached[1] != len(callbacks):
+            # New callbacks (initialize, set_params) or a list changed in place.
+            cached = self.__dict__["_handler_cache"] = (callbacks, len(callbacks), {})
+        handlers = cached[2]
+        if method_name not in handlers:
             owners = [self, *(cb for _, cb in callbacks)]
-            cache[key] = [
+            handlers[method_name] = [
                 getattr(owner, method_name) for owner in owners
                 if not _is_noop(owner, method_name)
             ]
-        return cache[key]
+        return handlers[method_name]
 
     def __getstate__(self):
         state = super().__getstate__()

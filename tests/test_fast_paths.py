@@ -229,6 +229,33 @@ def test_uniform_sample_weight_takes_the_unweighted_path_with_the_same_fit(seq3d
     assert not np.allclose(plain.predict_proba(X), varied.predict_proba(X))
 
 
+class Seen(Callback):
+    def __init__(self, calls):
+        self.calls = calls
+
+    def on_batch_end(self, net, **kwargs):
+        self.calls.append(self)
+
+
+def test_only_handling_callbacks_are_notified_and_the_list_is_followed():
+    net = SequenceNet(
+        LSTMNet, criterion=nn.CrossEntropyLoss, module__n_features=2, module__n_outputs=2
+    ).initialize()
+    calls = []
+    first = Seen(calls)
+    net.notify("on_batch_end", batch=None, training=True)
+    net.callbacks_.append(("first", first))  # a list changed in place
+    net.notify("on_batch_end", batch=None, training=True)
+    assert calls == [first]
+    second = Seen(calls)
+    net.set_params(callbacks=[("second", second)])  # callbacks initialized anew
+    net.notify("on_batch_end", batch=None, training=True)
+    assert calls == [first, second]
+    assert [h.__self__ for h in net._handlers("on_batch_end")] == [
+        dict(net.callbacks_)["valid_acc"], second
+    ]  # the net's and the other callbacks' no-ops are skipped
+
+
 class SkorchLoopNet(SequenceNet):
     """SequenceNet with skorch's own loop: every callback notified, mode set per batch."""
 
