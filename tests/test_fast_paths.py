@@ -239,7 +239,8 @@ class Seen(Callback):
 
 def test_only_handling_callbacks_are_notified_and_the_list_is_followed():
     net = SequenceNet(
-        LSTMNet, criterion=nn.CrossEntropyLoss, module__n_features=2, module__n_outputs=2
+        LSTMNet, criterion=nn.CrossEntropyLoss, module__n_features=2, module__n_outputs=2,
+        verbose=0,
     ).initialize()
     calls = []
     first = Seen(calls)
@@ -248,7 +249,7 @@ def test_only_handling_callbacks_are_notified_and_the_list_is_followed():
     net.notify("on_batch_end", batch=None, training=True)
     assert calls == [first]
     second = Seen(calls)
-    net.set_params(callbacks=[("second", second)])  # callbacks initialized anew
+    net.set_params(callbacks=[("second", second)]).initialize()  # a new list
     net.notify("on_batch_end", batch=None, training=True)
     assert calls == [first, second]
     assert [h.__self__ for h in net._handlers("on_batch_end")] == [
