@@ -365,9 +365,10 @@ def test_training_with_flushed_denormals_gives_the_same_model(seq3d, monkeypatch
 
 
 class ThreadRecorder(Callback):
-    """Wait until ``barrier`` holds every fit, then record torch's thread count.
+    """Record torch's thread count in the first epoch, when every fit runs.
 
-    (The barrier is a class attribute: fit deep-copies callbacks, not locks.)
+    Each fit waits at ``barrier`` (a class attribute: fit deep-copies its
+    callbacks, and a lock cannot be copied) until all have started.
     """
 
     barrier = None
@@ -377,7 +378,8 @@ class ThreadRecorder(Callback):
             ThreadRecorder.barrier.wait(timeout=60)
 
     def on_batch_end(self, net, **kwargs):
-        self.threads_ = torch.get_num_threads()
+        if len(net.history) == 1:  # after the barrier, before any fit can end
+            self.threads_ = torch.get_num_threads()
 
 
 def _fit_recording_threads(X, y, seed):
