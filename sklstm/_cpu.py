@@ -39,11 +39,8 @@ def is_flushing():
 
 
 @contextmanager
-def flush_denormal(enabled=True):
+def flush_denormal():
     """Flush denormals to zero in this thread and torch's OpenMP threads."""
-    if not enabled:
-        yield
-        return
     before = on_every_thread(_start_flushing)
 
     def restore(thread):
