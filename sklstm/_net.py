@@ -106,16 +106,31 @@ class SequenceNet(NeuralNet):
         if iterator is None:
             return
         rebalance_threads()  # other fits in this process may have started or ended
-        history = self.history
+        # What notify("on_batch_begin"/"on_batch_end") and History.new_batch
+        # / record_batch do for each batch, with the handlers and the
+        # epoch's list of batch rows looked up once per epoch.
+        rows = self.history[-1]["batches"]
+        begin = [
+            handler for handler in self._handlers("on_batch_begin")
+            if getattr(handler, "__func__", None) is not NeuralNet.on_batch_begin
+        ]
+        new_row = len(begin) < len(self._handlers("on_batch_begin"))
+        end = self._handlers("on_batch_end")
+        loss_key, size_key = prefix + "_loss", prefix + "_batch_size"
         batch_count = 0
         for batch in iterator:
-            self.notify("on_batch_begin", batch=batch, training=training)
+            if new_row:  # NeuralNet.on_batch_begin
+                rows.append({})
+            for handler in begin:
+                handler(self, batch=batch, training=training)
             step = step_fn(batch, **fit_params)
-            history.record_batch(prefix + "_loss", step["loss"].item())
-            history.record_batch(prefix + "_batch_size", len(batch[1][0]))
-            self.notify("on_batch_end", batch=batch, training=training, **step)
+            row = rows[-1]
+            row[loss_key] = step["loss"].item()
+            row[size_key] = len(batch[1][0])
+            for handler in end:
+                handler(self, batch=batch, training=training, **step)
             batch_count += 1
-        history.record(prefix + "_batch_count", batch_count)
+        self.history.record(prefix + "_batch_count", batch_count)
 
     def train_step_single(self, batch, **fit_params):
         X, y = batch

@@ -257,6 +257,13 @@ def test_only_handling_callbacks_are_notified_and_the_list_is_followed():
     ]  # the net's and the other callbacks' no-ops are skipped
 
 
+class MarkBatch(Callback):
+    """Writes into each batch's history row as the batch begins."""
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        net.history.record_batch("began_training", training)
+
+
 class SkorchLoopNet(SequenceNet):
     """SequenceNet with skorch's own loop: every callback notified, mode set per batch."""
 
@@ -271,8 +278,8 @@ def test_lean_training_loop_matches_skorch_loop(ragged, monkeypatch):
     X, y = ragged
     params = dict(
         hidden_size=6, dropout=0.3, validation_fraction=0.25, max_epochs=3,
-        batch_size=8, gradient_clip=0.5, callbacks=[LRScheduler("StepLR", step_size=1)],
-        random_state=0,
+        batch_size=8, gradient_clip=0.5, random_state=0,
+        callbacks=[LRScheduler("StepLR", step_size=1), ("mark", MarkBatch())],
     )
     lean = LSTMSequenceClassifier(**params).fit(X, y)
     # skorch counts a batch with get_len(X); our X holds lengths=None.
@@ -282,6 +289,16 @@ def test_lean_training_loop_matches_skorch_loop(ragged, monkeypatch):
     assert type(reference.net_) is SkorchLoopNet
     for key in ("train_loss", "valid_loss", "valid_acc"):
         assert lean.history_[:, key] == reference.history_[:, key]
+    # Batch rows: the same entries, in the same order, the callback's included.
+    rows = lean.history_[:, "batches"]
+    assert rows == reference.history_[:, "batches"]
+    epoch = lean.history_[0]
+    n_train, n_valid = epoch["train_batch_count"], epoch["valid_batch_count"]
+    assert [list(row) for row in rows[0]] == (
+        [["began_training", "train_loss", "train_batch_size"]] * n_train
+        + [["began_training", "valid_loss", "valid_batch_size"]] * n_valid
+    )
+    assert [row["began_training"] for row in rows[0]] == [True] * n_train + [False] * n_valid
     _, data = check_sequences(reference, X, reset=False, layout="sequences")
     skorch_logits = reference.net_.forward(data)  # skorch's own prediction loop
     np.testing.assert_allclose(lean.net_.logits(data), skorch_logits, rtol=0, atol=1e-6)
