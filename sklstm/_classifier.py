@@ -356,7 +356,7 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseEstimator):
             train, valid = data, None
         else:
             train, valid = self._split(data, codes, rng)
-        net = self._build_net(data, hidden_sizes, valid)
+        net = self._build_net(data.n_features, data.values.dtype, hidden_sizes, valid)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         with torch.random.fork_rng(devices=self._cuda_devices(net.device)):
             # Only the generators in use: torch.manual_seed would also queue
@@ -497,7 +497,7 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseEstimator):
     def _cuda_devices(device):
         return [torch.cuda.current_device()] if device == "cuda" else []
 
-    def _build_net(self, data, hidden_sizes, valid):
+    def _build_net(self, n_features, dtype, hidden_sizes, valid, device=None):
         optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
         optimizer_params = {}
         if self.weight_decay or optimizer in OPTIMIZERS.values():
@@ -506,13 +506,13 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseEstimator):
             optimizer_params["optimizer__momentum"] = 0.9
         return SequenceNet(
             module=LSTMNet,
-            module__n_features=data.n_features,
+            module__n_features=n_features,
             module__n_outputs=len(self.classes_),
             module__hidden_sizes=hidden_sizes,
             module__bidirectional=self.bidirectional,
             module__dropout=self.dropout,
             module__pooling=self.pooling,
-            module__dtype=getattr(torch, data.values.dtype.name),
+            module__dtype=getattr(torch, np.dtype(dtype).name),
             criterion=torch.nn.CrossEntropyLoss,
             optimizer=optimizer,
             lr=self.lr,
@@ -525,9 +525,21 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseEstimator):
             callbacks=self._net_callbacks(has_validation=valid is not None),
             predict_nonlinearity=None,
             verbose=int(self.verbose > 0),
-            device=self._resolve_device(),
+            device=self._resolve_device() if device is None else device,
             **optimizer_params,
         )
+
+    def _restore_net(self, module_state, optimizer_state, history, device):
+        """Rebuild ``net_`` from saved state (for ``sklstm.load``)."""
+        n_features = module_state["lstms.0.0.weight_ih_l0"].shape[1]
+        net = self._build_net(n_features, self._dtype, self._check_params(), None, device)
+        with torch.random.fork_rng(devices=[]):  # initial weights are replaced
+            net.initialize()
+        net.module_.load_state_dict(module_state)
+        net.optimizer_.load_state_dict(optimizer_state)
+        net.history_ = history
+        self.net_ = net
+        self.history_ = net.history
 
     def _net_callbacks(self, has_validation):
         callbacks = []
