@@ -7,14 +7,22 @@ for the events they handle, the loss is a plain mean when no sample weights
 are given, and the epoch table is only built when printed.
 """
 
+import math
+
 import torch
 import torch.nn.functional as F
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
+from skorch.callbacks import (
+    Callback, EpochTimer, GradientNormClipping, PassthroughScoring, PrintLog,
+)
 from skorch.utils import TeeGenerator
 
 from ._cpu import rebalance_threads
 from ._data import BatchIterator
+
+
+class TrainingDivergedError(ValueError, FloatingPointError):
+    """A loss or weight became NaN or infinite during training."""
 
 
 class ValidAccuracy(Callback):
@@ -125,12 +133,27 @@ class SequenceNet(NeuralNet):
                 handler(self, batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             row = rows[-1]
-            row[loss_key] = step["loss"].item()
+            row[loss_key] = loss = step["loss"].item()
             row[size_key] = len(batch[1][0])
+            if not math.isfinite(loss):
+                raise self._diverged(f"the {prefix} loss became {loss}")
             for handler in end:
                 handler(self, batch=batch, training=training, **step)
             batch_count += 1
+        if training and not all(bool(p.isfinite().all()) for p in self.module_.parameters()):
+            raise self._diverged("a weight became NaN or infinite")
         self.history.record(prefix + "_batch_count", batch_count)
+
+    def _diverged(self, what):
+        clipping = any(isinstance(cb, GradientNormClipping) for _, cb in self.callbacks_)
+        remedies = [f"a lower lr (now {self.lr:g})"]
+        if not clipping:
+            remedies.append("gradient clipping (e.g. gradient_clip=1.0)")
+        remedies.append("inputs scaled to unit variance (e.g. SequenceScaler in a Pipeline)")
+        return TrainingDivergedError(
+            f"Training diverged in epoch {len(self.history)}: {what}. The model "
+            f"is not kept. Try {', '.join(remedies)}."
+        )
 
     def train_step_single(self, batch, **fit_params):
         X, y = batch
