@@ -119,7 +119,7 @@ class LSTMNet(nn.Module):
             # Final states came after reading padding: take the forward
             # output at each sequence's last real step, the backward one at 0.
             hidden = finals[0].shape[1]
-            last = seq[torch.arange(len(seq), device=seq.device), lengths - 1, :hidden]
+            last = seq[torch.arange(seq.shape[0], device=seq.device), lengths - 1, :hidden]
             if len(finals) == 1:
                 return last
             return torch.cat([last, seq[:, 0, hidden:]], dim=1)
@@ -149,7 +149,7 @@ def _both_directions(layer, seq, training):
     two modules into one buffer.
     """
     weights = [getattr(lstm, name) for lstm in layer for name in _WEIGHTS]
-    h_0 = seq.new_zeros(2, len(seq), layer[0].hidden_size)
+    h_0 = seq.new_zeros(2, seq.shape[0], layer[0].hidden_size)
     out, h_n, _ = torch.lstm(seq, (h_0, h_0), weights, True, 1, 0.0, training, True, True)
     return out, [h_n[0], h_n[1]]
 

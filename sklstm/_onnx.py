@@ -1,0 +1,95 @@
+"""ONNX export of a fitted classifier's class probabilities."""
+
+import copy
+import warnings
+
+import torch
+from sklearn.utils.validation import check_is_fitted
+
+
+class _Probabilities(torch.nn.Module):
+    """The fitted network with its softmax: inputs to class probabilities."""
+
+    def __init__(self, module, univariate):
+        super().__init__()
+        self.module = module
+        self.univariate = univariate
+
+    def forward(self, x):
+        if self.univariate:  # (batch, n_timesteps): one feature per step
+            x = x.unsqueeze(2)
+        return torch.softmax(self.module(x), dim=1)
+
+
+def export_onnx(estimator, path, *, opset_version=17):
+    """Export a fitted ``LSTMSequenceClassifier`` to ONNX.
+
+    The ONNX model maps equal-length sequences to class probabilities, as
+    ``predict_proba`` does. Its input ``"x"`` has shape
+    ``(batch, n_timesteps, n_features)``, or ``(batch, n_timesteps)`` when
+    the classifier was fitted on a 2D table, in the classifier's ``dtype``;
+    the batch size and the number of steps can vary. Its output ``"proba"``
+    has shape ``(batch, n_classes)``, columns in the order of ``classes_``.
+    Variable-length sequences are not covered: pad and mask them yourself,
+    or export one model per length. ONNX Runtime runs LSTMs in float32
+    only, so a ``dtype="float64"`` classifier exports but does not run there.
+
+    Requires the ``onnx`` package (``pip install sklstm[onnx]``).
+
+    Parameters
+    ----------
+    estimator : LSTMSequenceClassifier
+        A fitted classifier.
+    path : str or path-like
+        Where to write the ``.onnx`` file.
+    opset_version : int, default=17
+        The ONNX operator set to target.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import onnxruntime
+    >>> from sklstm import LSTMSequenceClassifier, export_onnx
+    >>> X = np.random.default_rng(0).normal(size=(20, 5, 2)).astype(np.float32)
+    >>> clf = LSTMSequenceClassifier(8, max_epochs=2).fit(X, [0, 1] * 10)
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.onnx")
+    >>> export_onnx(clf, path)
+    >>> session = onnxruntime.InferenceSession(path)
+    >>> session.run(["proba"], {"x": X})[0].shape
+    (20, 2)
+    """
+    from ._classifier import LSTMSequenceClassifier
+
+    if not isinstance(estimator, LSTMSequenceClassifier):
+        raise TypeError(
+            "export_onnx exports a fitted LSTMSequenceClassifier, got "
+            f"{type(estimator).__name__}. For a Pipeline, export its last step and "
+            "apply the earlier steps before calling the ONNX model."
+        )
+    check_is_fitted(estimator)
+    univariate = estimator._layout == "table"
+    module = copy.deepcopy(estimator.net_.module_).cpu().eval()
+    model = _Probabilities(module, univariate)
+    dtype = getattr(torch, estimator._dtype.name)
+    shape = (2, 3) if univariate else (2, 3, estimator.net_.module_.lstms[0][0].input_size)
+    axes = {0: "batch", 1: "steps"}
+    with warnings.catch_warnings():
+        # The TorchScript-based exporter is deprecated in favour of the
+        # torch.export one, which cannot yet keep the number of steps
+        # dynamic through stacked LSTMs; its warnings are not the user's.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        # The initial states are zeros of the input's batch size, so the
+        # warning about LSTMs exported with another batch size is moot.
+        warnings.filterwarnings("ignore", "Exporting a model to ONNX with a batch_size")
+        torch.onnx.export(
+            model,
+            (torch.zeros(shape, dtype=dtype),),
+            str(path),
+            dynamo=False,
+            input_names=["x"],
+            output_names=["proba"],
+            dynamic_axes={"x": axes, "proba": {0: "batch"}},
+            opset_version=opset_version,
+        )
