@@ -2,6 +2,9 @@
 
 from . import datasets
 from ._classifier import LSTMSequenceClassifier
+from ._net import TrainingDivergedError
+from ._onnx import export_onnx
+from ._persist import load, save
 from ._scaler import SequenceScaler
 from ._windows import SlidingWindowTransformer, make_windows
 
@@ -11,7 +14,11 @@ __all__ = [
     "LSTMSequenceClassifier",
     "SequenceScaler",
     "SlidingWindowTransformer",
+    "TrainingDivergedError",
     "datasets",
+    "export_onnx",
+    "load",
     "make_windows",
+    "save",
     "__version__",
 ]

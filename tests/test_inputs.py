@@ -132,6 +132,18 @@ def test_layout_must_match_between_fit_and_predict():
         (dict(dtype="float16"), "dtype"),
         (dict(class_weight="auto"), "class_weight"),
         (dict(callbacks="print"), "callbacks"),
+        (dict(num_layers=0), "num_layers"),
+        (dict(bidirectional="yes"), "bidirectional"),
+        (dict(weight_decay=-1e-4), "weight_decay"),
+        (dict(max_epochs=0), "max_epochs"),
+        (dict(gradient_clip=0.0), "gradient_clip"),
+        (dict(early_stopping="auto"), "early_stopping"),
+        (dict(n_iter_no_change=0), "n_iter_no_change"),
+        (dict(random_state="seed"), "random_state"),
+        (dict(verbose="loud"), "verbose"),
+        (dict(warm_start=2), "warm_start"),
+        (dict(lr=float("nan")), "lr"),
+        (dict(dropout=float("nan")), "dropout"),
     ],
 )
 def test_invalid_parameters_name_what_is_allowed(params, match):
