@@ -12,9 +12,9 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
-# The speed benchmarks of README's Performance section (about 20 minutes).
+# The benchmarks of README's Performance section (about 20 minutes).
 bench: $(VENV)/.installed
-	for script in fit_speed predict_speed ragged_speed scaling parallel_speed; do \
+	for script in fit_speed predict_speed ragged_speed scaling parallel_speed load_memory; do \
 		$(BIN)/python benchmarks/$$script.py || exit 1; \
 	done
 
