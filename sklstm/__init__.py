@@ -2,6 +2,7 @@
 
 from . import datasets
 from ._classifier import LSTMSequenceClassifier
+from ._frames import sequences_from_long
 from ._net import TrainingDivergedError
 from ._onnx import export_onnx
 from ._persist import load, save
@@ -20,5 +21,6 @@ __all__ = [
     "load",
     "make_windows",
     "save",
+    "sequences_from_long",
     "__version__",
 ]
