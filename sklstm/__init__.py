@@ -1,6 +1,6 @@
 """sklstm: an LSTM sequence classifier that behaves like any scikit-learn model."""
 
-from . import datasets
+from . import datasets, plotting
 from ._classifier import LSTMSequenceClassifier
 from ._frames import sequences_from_long
 from ._net import TrainingDivergedError
@@ -20,6 +20,7 @@ __all__ = [
     "export_onnx",
     "load",
     "make_windows",
+    "plotting",
     "save",
     "sequences_from_long",
     "__version__",
