@@ -531,7 +531,7 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseEstimator):
 
     def _restore_net(self, module_state, optimizer_state, history, device):
         """Rebuild ``net_`` from saved state (for ``sklstm.load``)."""
-        n_features = module_state["lstms.0.0.weight_ih_l0"].shape[1]
+        n_features = 1 if self._layout == "table" else self.n_features_in_
         net = self._build_net(n_features, self._dtype, self._check_params(), None, device)
         with torch.random.fork_rng(devices=[]):  # initial weights are replaced
             net.initialize()

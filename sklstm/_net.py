@@ -118,11 +118,12 @@ class SequenceNet(NeuralNet):
         # / record_batch do for each batch, with the handlers and the
         # epoch's list of batch rows looked up once per epoch.
         rows = self.history[-1]["batches"]
+        handlers = self._handlers("on_batch_begin")
         begin = [
-            handler for handler in self._handlers("on_batch_begin")
+            handler for handler in handlers
             if getattr(handler, "__func__", None) is not NeuralNet.on_batch_begin
         ]
-        new_row = len(begin) < len(self._handlers("on_batch_begin"))
+        new_row = len(begin) < len(handlers)
         end = self._handlers("on_batch_end")
         loss_key, size_key = prefix + "_loss", prefix + "_batch_size"
         batch_count = 0

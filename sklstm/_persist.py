@@ -178,9 +178,7 @@ class _Writer:
         return key
 
     def encode(self, value, where):
-        if value is None or isinstance(value, (bool, str)):
-            return value
-        if type(value) in (int, float):
+        if value is None or isinstance(value, str) or type(value) in (bool, int, float):
             return value
         if isinstance(value, np.generic):
             array = self.encode(np.asarray(value), where)

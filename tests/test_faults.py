@@ -44,9 +44,7 @@ class SpoilWeightAtLastBatch(Callback):
 
 def test_weight_turning_nan_stops_fit(seq3d):
     X, y = seq3d
-    clf = LSTMSequenceClassifier(callbacks=[SpoilWeightAtLastBatch()], batch_size=len(X), **{
-        k: v for k, v in FAST.items()
-    })
+    clf = LSTMSequenceClassifier(callbacks=[SpoilWeightAtLastBatch()], batch_size=len(X), **FAST)
     with pytest.raises(ValueError, match="diverged in epoch 1: a weight became NaN"):
         clf.fit(X, y)
     assert not hasattr(clf, "net_")
