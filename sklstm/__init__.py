@@ -1,4 +1,4 @@
-"""sklstm: an LSTM sequence classifier that behaves like any scikit-learn model."""
+"""sklstm: LSTM sequence models that behave like any scikit-learn estimator."""
 
 from . import datasets, plotting
 from ._classifier import LSTMSequenceClassifier
@@ -6,6 +6,7 @@ from ._frames import sequences_from_long
 from ._net import TrainingDivergedError
 from ._onnx import export_onnx
 from ._persist import load, save
+from ._regressor import LSTMSequenceRegressor
 from ._scaler import SequenceScaler
 from ._windows import SlidingWindowTransformer, make_windows
 
@@ -13,6 +14,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "LSTMSequenceClassifier",
+    "LSTMSequenceRegressor",
     "SequenceScaler",
     "SlidingWindowTransformer",
     "TrainingDivergedError",

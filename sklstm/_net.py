@@ -210,9 +210,30 @@ class SequenceNet(NeuralNet):
         y = self._to_device(y)
         if weight is None:
             return self.criterion_(y_pred, y)  # the fused mean
-        losses = F.cross_entropy(y_pred, y, reduction="none")
+        return self._weighted_mean(F.cross_entropy(y_pred, y, reduction="none"), weight)
+
+    def _weighted_mean(self, losses, weight):
         weight = self._to_device(weight)
         return (losses * weight).sum() / weight.sum().clamp_min(torch.finfo(weight.dtype).tiny)
+
+
+class RegressionNet(SequenceNet):
+    """SequenceNet for real-valued targets of shape ``(batch, n_outputs)``.
+
+    The criterion computes elementwise losses (``reduction="none"``); a
+    sample's loss is their mean over the outputs. There is no accuracy.
+    """
+
+    @property
+    def _default_callbacks(self):
+        return [item for item in super()._default_callbacks if item[0] != "valid_acc"]
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        y, weight = y_true
+        losses = self.criterion_(y_pred, self._to_device(y))
+        if weight is None:
+            return losses.mean()
+        return self._weighted_mean(losses.mean(dim=1), weight)
 
 
 # NeuralNet's event methods that do nothing (the others keep the history).

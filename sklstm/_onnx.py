@@ -1,9 +1,10 @@
-"""ONNX export of a fitted classifier's class probabilities."""
+"""ONNX export of a fitted classifier's probabilities or a regressor's predictions."""
 
 import copy
 import warnings
 
 import torch
+from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted
 
 
@@ -21,25 +22,43 @@ class _Probabilities(torch.nn.Module):
         return torch.softmax(self.module(x), dim=1)
 
 
+class _Predictions(_Probabilities):
+    """The fitted network with the targets' scale: inputs to predictions."""
+
+    def __init__(self, module, univariate, mean, scale, flat):
+        super().__init__(module, univariate)
+        self.register_buffer("mean", mean)
+        self.register_buffer("scale", scale)
+        self.flat = flat
+
+    def forward(self, x):
+        if self.univariate:
+            x = x.unsqueeze(2)
+        y = self.module(x) * self.scale + self.mean
+        return y[:, 0] if self.flat else y
+
+
 def export_onnx(estimator, path, *, opset_version=17):
-    """Export a fitted ``LSTMSequenceClassifier`` to ONNX.
+    """Export a fitted ``LSTMSequenceClassifier`` or ``LSTMSequenceRegressor`` to ONNX.
 
     The ONNX model maps equal-length sequences to class probabilities, as
-    ``predict_proba`` does. Its input ``"x"`` has shape
-    ``(batch, n_timesteps, n_features)``, or ``(batch, n_timesteps)`` when
-    the classifier was fitted on a 2D table, in the classifier's ``dtype``;
-    the batch size and the number of steps can vary. Its output ``"proba"``
-    has shape ``(batch, n_classes)``, columns in the order of ``classes_``.
-    Variable-length sequences are not covered: pad and mask them yourself,
-    or export one model per length. ONNX Runtime runs LSTMs in float32
-    only, so a ``dtype="float64"`` classifier exports but does not run there.
+    ``predict_proba`` does, or to a regressor's predictions. Its input
+    ``"x"`` has shape ``(batch, n_timesteps, n_features)``, or ``(batch,
+    n_timesteps)`` when the estimator was fitted on a 2D table, in the
+    estimator's ``dtype``; the batch size and the number of steps can vary.
+    A classifier's output ``"proba"`` has shape ``(batch, n_classes)``,
+    columns in the order of ``classes_``; a regressor's output
+    ``"prediction"`` has the shape of ``predict``'s. Variable-length
+    sequences are not covered: pad and mask them yourself, or export one
+    model per length. ONNX Runtime runs LSTMs in float32 only, so a
+    ``dtype="float64"`` estimator exports but does not run there.
 
     Requires the ``onnx`` package (``pip install sklstm[onnx]``).
 
     Parameters
     ----------
-    estimator : LSTMSequenceClassifier
-        A fitted classifier.
+    estimator : LSTMSequenceClassifier or LSTMSequenceRegressor
+        A fitted estimator.
     path : str or path-like
         Where to write the ``.onnx`` file.
     opset_version : int, default=17
@@ -59,19 +78,27 @@ def export_onnx(estimator, path, *, opset_version=17):
     >>> session.run(["proba"], {"x": X})[0].shape
     (20, 2)
     """
-    from ._classifier import LSTMSequenceClassifier
+    from ._base import BaseLSTMSequence
 
-    if not isinstance(estimator, LSTMSequenceClassifier):
+    if not isinstance(estimator, BaseLSTMSequence):
         raise TypeError(
-            "export_onnx exports a fitted LSTMSequenceClassifier, got "
+            "export_onnx exports a fitted LSTMSequenceClassifier or "
+            "LSTMSequenceRegressor, got "
             f"{type(estimator).__name__}. For a Pipeline, export its last step and "
             "apply the earlier steps before calling the ONNX model."
         )
     check_is_fitted(estimator)
     univariate = estimator._layout == "table"
     module = copy.deepcopy(estimator.net_.module_).cpu().eval()
-    model = _Probabilities(module, univariate)
     dtype = getattr(torch, estimator._dtype.name)
+    if is_classifier(estimator):
+        model, output = _Probabilities(module, univariate), "proba"
+    else:
+        mean, scale = (
+            torch.as_tensor(v, dtype=dtype) for v in (estimator._y_mean, estimator._y_scale)
+        )
+        model = _Predictions(module, univariate, mean, scale, estimator._y_1d)
+        output = "prediction"
     shape = (2, 3) if univariate else (2, 3, estimator.net_.module_.lstms[0][0].input_size)
     axes = {0: "batch", 1: "steps"}
     with warnings.catch_warnings():
@@ -89,7 +116,7 @@ def export_onnx(estimator, path, *, opset_version=17):
             str(path),
             dynamo=False,
             input_names=["x"],
-            output_names=["proba"],
-            dynamic_axes={"x": axes, "proba": {0: "batch"}},
+            output_names=[output],
+            dynamic_axes={"x": axes, output: {0: "batch"}},
             opset_version=opset_version,
         )

@@ -21,7 +21,7 @@ from sklearn.model_selection import cross_validate
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-import sklstm._classifier
+import sklstm._base
 import sklstm._data
 from sklstm import LSTMSequenceClassifier, SlidingWindowTransformer
 from sklstm._data import Sequences, check_sequences
@@ -284,7 +284,7 @@ def test_lean_training_loop_matches_skorch_loop(ragged, monkeypatch):
     lean = LSTMSequenceClassifier(**params).fit(X, y)
     # skorch counts a batch with get_len(X); our X holds lengths=None.
     monkeypatch.setattr(skorch.net, "get_len", lambda data: len(data["x"]))
-    monkeypatch.setattr(sklstm._classifier, "SequenceNet", SkorchLoopNet)
+    monkeypatch.setattr(LSTMSequenceClassifier, "_net_class", SkorchLoopNet)
     reference = LSTMSequenceClassifier(**params).fit(X, y)
     assert type(reference.net_) is SkorchLoopNet
     for key in ("train_loss", "valid_loss", "valid_acc"):
@@ -372,7 +372,7 @@ def test_training_with_flushed_denormals_gives_the_same_model(seq3d, monkeypatch
     X = X * 100
     params = dict(hidden_size=8, bidirectional=False, max_epochs=5, random_state=0)
     flushed = LSTMSequenceClassifier(**params).fit(X, y)
-    monkeypatch.setattr(sklstm._classifier, "flush_denormal", contextlib.nullcontext)
+    monkeypatch.setattr(sklstm._base, "flush_denormal", contextlib.nullcontext)
     plain = LSTMSequenceClassifier(**params).fit(X, y)
     np.testing.assert_allclose(flushed.predict_proba(X), plain.predict_proba(X), atol=1e-5)
     assert not is_flushing()

@@ -21,9 +21,17 @@ from safetensors.numpy import save_file
 from skorch.callbacks import EpochScoring
 
 import sklstm
-from sklstm import LSTMSequenceClassifier, SequenceScaler, SlidingWindowTransformer
+from sklstm import (
+    LSTMSequenceClassifier,
+    LSTMSequenceRegressor,
+    SequenceScaler,
+    SlidingWindowTransformer,
+)
 
-EXAMPLES = {"fit_params": 60, "fit_X_y": 120, "predict": 120, "transformers": 120, "load": 80}
+EXAMPLES = {
+    "fit_params": 60, "fit_X_y": 120, "regressor": 80, "predict": 120, "transformers": 120,
+    "load": 80,
+}
 N_INPUTS = sum(EXAMPLES.values())
 
 
@@ -220,6 +228,23 @@ def test_fit_with_any_X_and_y(X, y, matching, data):
     clf = expect_clean_outcome(LSTMSequenceClassifier(4, max_epochs=1, batch_size=4).fit, X, y)
     if clf is not None:
         assert np.all(np.isfinite(clf.predict_proba(X)))
+
+
+@fuzz("regressor")
+@given(
+    X=any_X, y=any_y, matching=st.booleans(), data=st.data(),
+    loss=st.sampled_from(["squared_error", "absolute_error", "huber", "hinge", None]),
+)
+def test_regressor_fit_with_any_X_y_and_loss(X, y, matching, data, loss):
+    if matching:
+        try:
+            y = data.draw(near_valid_y(len(X)))
+        except TypeError:
+            pass
+    reg = LSTMSequenceRegressor(4, loss=loss, max_epochs=1, batch_size=4)
+    reg = expect_clean_outcome(reg.fit, X, y)
+    if reg is not None:
+        assert np.all(np.isfinite(reg.predict(X)))
 
 
 @fuzz("predict")

@@ -1,0 +1,316 @@
+"""What the LSTM classifier and regressor share: parameters, fitting, prediction.
+
+The estimators differ only in their targets (class codes or standardized
+values), the loss and how predictions are read from the network's outputs.
+"""
+
+import contextlib
+import copy
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from skorch.callbacks import EarlyStopping, GradientNormClipping, ProgressBar
+from skorch.helper import predefined_split
+from sklearn.base import BaseEstimator, is_classifier
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+
+from ._cpu import flush_denormal, share_threads
+from ._data import BatchIterator, check_sequences
+from ._module import POOLINGS, LSTMNet
+
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "rmsprop": torch.optim.RMSprop,
+    "sgd": torch.optim.SGD,
+}
+
+# The parameters of both estimators (the classifier adds class_weight, the
+# regressor loss).
+PARAMETER_CONSTRAINTS = {
+    "hidden_size": [Interval(Integral, 1, None, closed="left"), tuple, list],
+    "num_layers": [Interval(Integral, 1, None, closed="left")],
+    "bidirectional": ["boolean"],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "pooling": [StrOptions(set(POOLINGS))],
+    "optimizer": [StrOptions(set(OPTIMIZERS)), type],
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "max_epochs": [Interval(Integral, 1, None, closed="left")],
+    "dtype": [StrOptions({"float32", "float64"})],
+    "gradient_clip": [Interval(Real, 0, None, closed="neither"), None],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+    "early_stopping": ["boolean"],
+    "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    "device": [StrOptions({"cpu", "cuda", "auto"})],
+    "callbacks": [list, None],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+    "warm_start": ["boolean"],
+}
+
+
+class BaseLSTMSequence(BaseEstimator):
+    """Fitting and prediction shared by the LSTM estimators.
+
+    Subclasses set ``_net_class`` and implement ``_check_y`` (validate the
+    targets), ``_encode_targets`` (targets for the network, fitted target
+    attributes, loss weights), ``_n_outputs`` and ``_criterion``.
+    """
+
+    def _fit(self, X, y, sample_weight, *, continue_training, classes=None, epochs=None):
+        hidden_sizes = self._check_params()
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None."
+            )
+        y = self._check_y(y)
+        layout = self._layout if continue_training else None
+        dtype = np.dtype(self.dtype)
+        layout, data = check_sequences(
+            self, X, reset=not continue_training, layout=layout, dtype=dtype
+        )
+        if len(data) != len(y):
+            raise ValueError(
+                f"X and y have inconsistent numbers of samples: X has {len(data)} "
+                f"sequences, y has {len(y)} targets."
+            )
+        weight = _check_sample_weight(sample_weight, y, ensure_non_negative=True)
+        targets, weight = self._encode_targets(y, weight, classes, continue_training, dtype)
+        if weight[0] > 0 and np.all(weight == weight[0]):
+            weight = None  # the weighted mean is the plain mean
+        else:
+            weight = weight.astype(np.float32)
+        data = data.with_targets(targets, weight)
+
+        rng = check_random_state(self.random_state)
+        if epochs is not None:  # partial_fit
+            train, valid = data, None
+        else:
+            train, valid = self._split(data, rng)
+        net = self._build_net(data.n_features, data.values.dtype, hidden_sizes, valid)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        with torch.random.fork_rng(devices=self._cuda_devices(net.device)):
+            # Only the generators in use: torch.manual_seed would also queue
+            # seeds for CUDA, outside the forked state.
+            torch.random.default_generator.manual_seed(seed)
+            if net.device == "cuda":
+                torch.cuda.manual_seed(seed)
+            net.initialize()
+            if continue_training:
+                self._continue_from(self.net_, net, keep_optimizer=epochs is not None)
+            net.notify("on_train_begin", X=train, y=None)
+            try:
+                with _cpu_settings(enabled=net.device == "cpu"):
+                    net.fit_loop(train, epochs=epochs)
+            except KeyboardInterrupt:  # skorch's EarlyStopping stops this way too
+                if not _stopped_early(net):
+                    warnings.warn(
+                        f"Training was interrupted after {len(net.history)} "
+                        "epoch(s); the model keeps the weights reached so far.",
+                        UserWarning,
+                    )
+            net.notify("on_train_end", X=train, y=None)
+
+        self._layout, self._dtype = layout, dtype
+        self.net_ = net
+        self.history_ = net.history
+        self.n_iter_ = len(net.history)
+        return self
+
+    def _outputs(self, X):
+        """Return the network's outputs for ``X`` as a float64 CPU tensor."""
+        check_is_fitted(self)
+        _, data = check_sequences(
+            self, X, reset=False, layout=self._layout, dtype=self._dtype
+        )
+        # Flushing and sharing cost about 0.1 ms: worth it beyond one batch.
+        many = len(data) > self.net_.batch_size and self.net_.device == "cpu"
+        with _cpu_settings(enabled=many):
+            outputs = self.net_.logits(data)
+        return outputs.double().cpu()
+
+    def __sklearn_is_fitted__(self):
+        # What check_is_fitted would find among the attributes, found faster.
+        return hasattr(self, "net_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags
+
+    def _check_params(self):
+        """Check the rules that tie parameters together; return layer sizes."""
+        if isinstance(self.hidden_size, Integral):
+            hidden_sizes = (self.hidden_size,) * self.num_layers
+        else:
+            hidden_sizes = tuple(self.hidden_size)
+            valid = all(
+                isinstance(h, Integral) and not isinstance(h, bool) and h >= 1
+                for h in hidden_sizes
+            )
+            if not hidden_sizes or not valid:
+                raise ValueError(
+                    "hidden_size must be a positive int or a non-empty tuple of "
+                    f"positive ints (one per layer), got {self.hidden_size!r}."
+                )
+            if self.num_layers != 1:
+                raise ValueError(
+                    f"hidden_size={self.hidden_size!r} already gives one layer per "
+                    f"entry, so num_layers={self.num_layers} is ambiguous. Leave "
+                    "num_layers=1, or pass an int hidden_size with num_layers."
+                )
+        if not isinstance(self.optimizer, str) and not issubclass(
+            self.optimizer, torch.optim.Optimizer
+        ):
+            raise ValueError(
+                "optimizer must be 'adam', 'adamw', 'rmsprop', 'sgd' or a subclass "
+                f"of torch.optim.Optimizer, got {self.optimizer!r}."
+            )
+        if self.early_stopping and self.validation_fraction is None:
+            raise ValueError(
+                "early_stopping=True watches the validation loss, so it needs a "
+                "validation split: set validation_fraction (e.g. 0.1)."
+            )
+        return hidden_sizes
+
+    def _split(self, data, rng):
+        """Split off the validation set (stratified for classifiers), as views."""
+        if self.validation_fraction is None:
+            return data, None
+        stratified = is_classifier(self)
+        try:
+            train, valid = train_test_split(
+                np.arange(len(data)),
+                test_size=self.validation_fraction,
+                stratify=data.y if stratified else None,
+                random_state=rng,
+            )
+        except ValueError as exc:
+            kind = "stratified validation set" if stratified else "validation set"
+            fix = "more samples per class" if stratified else "more samples"
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} cannot hold out a "
+                f"{kind}: {exc} Use {fix}, another validation_fraction, or "
+                "validation_fraction=None."
+            ) from None
+        return data.subset(np.sort(train)), data.subset(np.sort(valid))
+
+    def _resolve_device(self):
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                "device='cuda' was requested but PyTorch finds no CUDA device "
+                "(torch.cuda.is_available() is False). Use device='cpu', or "
+                "device='auto' to use CUDA only when it is present."
+            )
+        return self.device
+
+    @staticmethod
+    def _cuda_devices(device):
+        return [torch.cuda.current_device()] if device == "cuda" else []
+
+    def _build_net(self, n_features, dtype, hidden_sizes, valid, device=None):
+        optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
+        optimizer_params = {}
+        if self.weight_decay or optimizer in OPTIMIZERS.values():
+            optimizer_params["optimizer__weight_decay"] = self.weight_decay
+        if optimizer is torch.optim.SGD:
+            optimizer_params["optimizer__momentum"] = 0.9
+        criterion, criterion_params = self._criterion()
+        return self._net_class(
+            module=LSTMNet,
+            module__n_features=n_features,
+            module__n_outputs=self._n_outputs(),
+            module__hidden_sizes=hidden_sizes,
+            module__bidirectional=self.bidirectional,
+            module__dropout=self.dropout,
+            module__pooling=self.pooling,
+            module__dtype=getattr(torch, np.dtype(dtype).name),
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train=BatchIterator,
+            iterator_train__shuffle=True,
+            iterator_valid=BatchIterator,
+            train_split=None if valid is None else predefined_split(valid),
+            callbacks=self._net_callbacks(has_validation=valid is not None),
+            predict_nonlinearity=None,
+            verbose=int(self.verbose > 0),
+            device=self._resolve_device() if device is None else device,
+            **{f"criterion__{key}": value for key, value in criterion_params.items()},
+            **optimizer_params,
+        )
+
+    def _restore_net(self, module_state, optimizer_state, history, device):
+        """Rebuild ``net_`` from saved state (for ``sklstm.load``)."""
+        n_features = 1 if self._layout == "table" else self.n_features_in_
+        net = self._build_net(n_features, self._dtype, self._check_params(), None, device)
+        with torch.random.fork_rng(devices=[]):  # initial weights are replaced
+            net.initialize()
+        net.module_.load_state_dict(module_state)
+        net.optimizer_.load_state_dict(optimizer_state)
+        net.history_ = history
+        self.net_ = net
+        self.history_ = net.history
+
+    def _net_callbacks(self, has_validation):
+        callbacks = []
+        if self.gradient_clip is not None:
+            callbacks.append(("gradient_clip", GradientNormClipping(self.gradient_clip)))
+        if self.early_stopping and has_validation:
+            stopper = EarlyStopping(patience=self.n_iter_no_change, load_best=True)
+            callbacks.append(("early_stopping", stopper))
+        if self.verbose >= 2:
+            callbacks.append(("progress_bar", ProgressBar()))
+        return callbacks + copy.deepcopy(self.callbacks or [])
+
+    @staticmethod
+    def _continue_from(previous, net, keep_optimizer):
+        """Start ``net`` from the weights and history of ``previous``.
+
+        ``partial_fit`` also keeps the optimizer's state (e.g. Adam's moments)
+        when the optimizer is unchanged, with the current lr and weight decay.
+        """
+        try:
+            net.module_.load_state_dict(previous.module_.state_dict())
+        except RuntimeError:
+            raise ValueError(
+                "Cannot continue training from the previous fit: the network's "
+                "shape (hidden_size, num_layers, bidirectional or pooling) "
+                "changed. Set warm_start=False, or call fit instead of "
+                "partial_fit, to train a new model."
+            ) from None
+        if keep_optimizer and type(net.optimizer_) is type(previous.optimizer_):
+            groups = net.optimizer_.param_groups
+            fresh = [{k: v for k, v in g.items() if k != "params"} for g in groups]
+            net.optimizer_.load_state_dict(previous.optimizer_.state_dict())
+            for group, settings in zip(net.optimizer_.param_groups, fresh):
+                group.update(settings)
+        net.history_ = previous.history_
+
+
+@contextlib.contextmanager
+def _cpu_settings(enabled):
+    """Denormals flushed in all torch threads, threads shared with other fits."""
+    if not enabled:
+        yield
+        return
+    with flush_denormal(), share_threads():
+        yield
+
+
+def _stopped_early(net):
+    """Whether skorch's EarlyStopping ended the training loop."""
+    stopper = dict(net.callbacks_).get("early_stopping")
+    return stopper is not None and stopper.misses_ == stopper.patience

@@ -1,0 +1,330 @@
+"""LSTMSequenceRegressor: a scikit-learn regressor over a skorch-trained LSTM."""
+
+import numpy as np
+import torch
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.utils import check_array
+from sklearn.utils._param_validation import StrOptions
+
+from ._base import PARAMETER_CONSTRAINTS, BaseLSTMSequence
+from ._net import RegressionNet
+
+LOSSES = {
+    "squared_error": torch.nn.MSELoss,
+    "absolute_error": torch.nn.L1Loss,
+    "huber": torch.nn.HuberLoss,
+}
+
+
+class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
+    """Sequence regressor: an LSTM trained by skorch, used like any sklearn model.
+
+    The network of ``LSTMSequenceClassifier`` with one linear output per
+    target: stacked (optionally bidirectional) LSTM layers, pooling over
+    time, a linear layer. It predicts one or several real values per
+    sequence, trained with mini-batches to minimise the (weighted) loss.
+
+    Parameters
+    ----------
+    hidden_size : int or tuple of int, default=64
+        Units per LSTM layer (per direction). A tuple gives one layer per
+        entry, e.g. ``(128, 64)``.
+    num_layers : int, default=1
+        Number of stacked layers when ``hidden_size`` is an int.
+    bidirectional : bool, default=True
+        Whether each layer also reads the sequences backwards.
+    dropout : float, default=0.0
+        Dropout rate in [0, 1) between stacked layers and before the output
+        layer.
+    pooling : {"mean_max", "mean", "max", "last"}, default="mean_max"
+        How the per-step outputs of the last layer become one vector: their
+        mean and maximum over time side by side, either alone, or the final
+        hidden state of each direction. Padding never enters any of them.
+    loss : {"squared_error", "absolute_error", "huber"}, \
+            default="squared_error"
+        The loss per target, averaged over targets and samples: the mean
+        squared error, the mean absolute error (predicts conditional
+        medians) or the Huber loss (squared within one robust standard
+        deviation of the target, absolute beyond). The last two resist
+        outliers in ``y``; see Notes.
+    optimizer : {"adam", "adamw", "rmsprop", "sgd"} or torch.optim.Optimizer \
+            subclass, default="adam"
+        The optimizer; ``"sgd"`` uses momentum 0.9.
+    lr : float, default=3e-3
+        Learning rate.
+    weight_decay : float, default=0.0
+        L2 penalty (decoupled for ``"adamw"``).
+    batch_size : int, default=32
+        Sequences per mini-batch, in training and prediction.
+    max_epochs : int, default=100
+        Number of passes over the training data (fewer with early stopping).
+    dtype : {"float32", "float64"}, default="float32"
+        Floating-point type of the weights and computations.
+    gradient_clip : float or None, default=1.0
+        Largest norm of the gradient; larger gradients are rescaled. None
+        disables clipping.
+    validation_fraction : float or None, default=None
+        Fraction of the training data held out (at random) to report
+        ``valid_loss`` in ``history_`` after each epoch.
+    early_stopping : bool, default=False
+        Stop when the validation loss has not improved for
+        ``n_iter_no_change`` epochs and restore the best weights. Needs
+        ``validation_fraction``.
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        Where to train and predict; ``"auto"`` picks CUDA when available.
+    callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks (e.g. ``LRScheduler``, ``Checkpoint``); they
+        are copied in ``fit``, so the objects passed stay untouched.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, dropout and the validation
+        split. An int gives bit-identical predictions on the CPU.
+    verbose : int, default=0
+        0 is silent, 1 prints skorch's table of one line per epoch, 2 also
+        shows a progress bar within each epoch.
+    warm_start : bool, default=False
+        If True, ``fit`` continues from the weights of the previous fit (the
+        optimizer starts afresh) instead of initialising new ones.
+
+    Attributes
+    ----------
+    n_outputs_ : int
+        Number of targets.
+    n_features_in_ : int
+        Features per time step; for a 2D input, its number of columns.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when fitted on a DataFrame with string column names.
+    net_ : skorch.NeuralNet
+        The fitted skorch net; the PyTorch module is ``net_.module_``.
+    history_ : skorch.History
+        One entry per epoch: ``train_loss``, ``dur`` and, with a validation
+        split, ``valid_loss``, all in standardized target units.
+    n_iter_ : int
+        Number of epochs trained, over all calls with ``warm_start`` or
+        ``partial_fit``.
+
+    See Also
+    --------
+    LSTMSequenceClassifier : The same network for class labels.
+    sklearn.neural_network.MLPRegressor : Feed-forward network for tabular
+        data.
+
+    Notes
+    -----
+    Inputs are those of ``LSTMSequenceClassifier``: a 3D array ``(n_samples,
+    n_timesteps, n_features)``, a 2D array or DataFrame of univariate
+    sequences, or a list of sequences of different lengths.
+
+    The network learns standardized targets: ``fit`` subtracts each
+    target's (weighted) mean and divides by its standard deviation, and
+    ``predict`` undoes it. Targets of any scale then train with the same
+    learning rate, and each target weighs the same in the loss of a
+    multi-output model. The robust losses standardize with the median and
+    the median absolute deviation (times 1.4826) instead, which outliers do
+    not inflate. The losses in ``history_`` are in these units. The location
+    and scale come from the first fit and are kept by ``partial_fit`` and
+    ``warm_start``.
+
+    Examples
+    --------
+    >>> from sklstm import LSTMSequenceRegressor
+    >>> from sklstm.datasets import make_sequence_regression
+    >>> X, y = make_sequence_regression(n_samples=100, random_state=0)
+    >>> X.shape, y.shape
+    ((100, 20, 3), (100,))
+    >>> reg = LSTMSequenceRegressor(hidden_size=16, max_epochs=30, random_state=0)
+    >>> reg.fit(X[:80], y[:80]).score(X[80:], y[80:]) > 0.8
+    True
+    >>> reg.predict(X[:3]).shape
+    (3,)
+    """
+
+    _parameter_constraints = {
+        **PARAMETER_CONSTRAINTS,
+        "loss": [StrOptions(set(LOSSES))],
+    }
+    _net_class = RegressionNet
+
+    def __init__(
+        self,
+        hidden_size=64,
+        *,
+        num_layers=1,
+        bidirectional=True,
+        dropout=0.0,
+        pooling="mean_max",
+        loss="squared_error",
+        optimizer="adam",
+        lr=3e-3,
+        weight_decay=0.0,
+        batch_size=32,
+        max_epochs=100,
+        dtype="float32",
+        gradient_clip=1.0,
+        validation_fraction=None,
+        early_stopping=False,
+        n_iter_no_change=10,
+        device="cpu",
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.dropout = dropout
+        self.pooling = pooling
+        self.loss = loss
+        self.optimizer = optimizer
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.dtype = dtype
+        self.gradient_clip = gradient_clip
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
+        self.device = device
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to sequences ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+                (n_samples, n_timesteps), or list of arrays
+            Training sequences; see Notes for the accepted layouts.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Real-valued targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sequence in the loss.
+
+        Returns
+        -------
+        self : LSTMSequenceRegressor
+            The fitted regressor.
+        """
+        warm = self.warm_start and hasattr(self, "net_")
+        return self._fit(X, y, sample_weight, continue_training=warm)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train for one more epoch on ``X``, ``y`` (no validation split).
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Training sequences, in the layout used by earlier calls.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Real-valued targets, as many as in earlier calls.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sequence in the loss.
+
+        Returns
+        -------
+        self : LSTMSequenceRegressor
+            The updated regressor.
+        """
+        first = not hasattr(self, "net_")
+        return self._fit(X, y, sample_weight, continue_training=not first, epochs=1)
+
+    def predict(self, X):
+        """Return the predicted targets of each sequence.
+
+        Parameters
+        ----------
+        X : array-like or list of arrays
+            Sequences in the layout used in ``fit``.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions, 1D when ``y`` was 1D in ``fit``.
+        """
+        y = self._outputs(X).numpy() * self._y_scale + self._y_mean
+        return y[:, 0] if self._y_1d else y
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    # -- targets -------------------------------------------------------------
+
+    def _check_y(self, y):
+        y = check_array(y, ensure_2d=False, allow_nd=True, dtype="numeric", input_name="y")
+        if y.ndim > 2:
+            raise ValueError(
+                f"y must be 1D (n_samples,) or 2D (n_samples, n_outputs), got "
+                f"shape {y.shape}."
+            )
+        return y
+
+    def _n_outputs(self):
+        return self.n_outputs_
+
+    def _criterion(self):
+        return LOSSES[self.loss], {"reduction": "none"}
+
+    def _encode_targets(self, y, weight, classes, continue_training, dtype):
+        """Return standardized targets (n_samples, n_outputs) and the weights.
+
+        A new fit sets ``n_outputs_`` and the mean and scale of each target.
+        """
+        y2 = y.reshape(len(y), -1).astype(np.float64)
+        if continue_training:
+            if y2.shape[1] != self.n_outputs_:
+                raise ValueError(
+                    f"y has {y2.shape[1]} target(s) but the earlier fit had "
+                    f"{self.n_outputs_}; set warm_start=False, or call fit instead "
+                    "of partial_fit, to train a new model."
+                )
+        else:
+            center, scale = _location_and_scale(y2, weight, robust=self.loss != "squared_error")
+            self._y_mean, self._y_scale = center, scale
+            self._y_1d = y.ndim == 1
+            self.n_outputs_ = y2.shape[1]
+        targets = (y2 - self._y_mean) / self._y_scale
+        return targets.astype(dtype), weight
+
+
+def _location_and_scale(y, weight, robust):
+    """Return each column's (weighted) location and scale, as float64 arrays.
+
+    Mean and standard deviation; with ``robust``, median and normalised
+    median absolute deviation (the standard deviation for normal data),
+    which outliers barely move. A zero robust scale falls back to the
+    standard deviation, a zero standard deviation (a constant target) to 1.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = np.average(y, axis=0, weights=weight)
+        std = np.sqrt(np.average((y - mean) ** 2, axis=0, weights=weight))
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std))):
+        raise ValueError(
+            "y is too large to standardize in float64 (its variance overflows); "
+            "rescale the targets, e.g. with sklearn.compose.TransformedTargetRegressor."
+        )
+    constant = std <= 10 * np.finfo(np.float64).eps * np.maximum(np.abs(mean), 1)
+    std = np.where(constant, 1.0, std)
+    if not robust:
+        return mean, std
+    median = _weighted_median(y, weight)
+    mad = 1.4826 * _weighted_median(np.abs(y - median), weight)
+    return median, np.where(mad > 0, mad, std)
+
+
+def _weighted_median(y, weight):
+    """Each column's weighted median: the first value with half the weight below."""
+    order = np.argsort(y, axis=0, kind="stable")
+    cumulative = np.cumsum(weight[order], axis=0)
+    first = np.argmax(cumulative >= 0.5 * cumulative[-1], axis=0)
+    columns = np.arange(y.shape[1])
+    return y[order[first, columns], columns]

@@ -1,0 +1,204 @@
+"""LSTMSequenceRegressor: what it learns, its targets, losses and round trips."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import r2_score
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+
+import sklstm
+from sklstm import LSTMSequenceRegressor, SequenceScaler
+from sklstm.datasets import make_sequence_regression
+
+FAST = dict(hidden_size=16, max_epochs=30, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def amplitudes():
+    """300 sequences of 20 steps, 3 features; two targets (wave amplitudes)."""
+    return make_sequence_regression(n_samples=300, n_targets=2, random_state=0)
+
+
+def test_learns_a_sequence_level_target_on_held_out_data(amplitudes):
+    X, Y = amplitudes
+    y = Y[:, 0]
+    reg = LSTMSequenceRegressor(**FAST).fit(X[:200], y[:200])
+    pred = reg.predict(X[200:])
+    assert pred.shape == (100,) and pred.dtype == np.float64
+    assert reg.score(X[200:], y[200:]) > 0.9
+    # The order of the steps carries the target: shuffled steps lose it.
+    shuffled = X[200:, np.random.default_rng(0).permutation(20)]
+    assert r2_score(y[200:], reg.predict(shuffled)) < reg.score(X[200:], y[200:]) - 0.2
+
+
+def test_multi_output(amplitudes):
+    X, Y = amplitudes
+    reg = LSTMSequenceRegressor(**FAST).fit(X[:200], Y[:200])
+    assert reg.n_outputs_ == 2
+    pred = reg.predict(X[200:])
+    assert pred.shape == (100, 2)
+    assert np.all(r2_score(Y[200:], pred, multioutput="raw_values") > 0.6)
+    # A column vector stays 2D, as in scikit-learn.
+    column = LSTMSequenceRegressor(**FAST).fit(X[:50], Y[:50, :1])
+    assert column.predict(X[:5]).shape == (5, 1)
+
+
+@pytest.mark.parametrize("layout", ["table", "ragged"])
+def test_table_and_ragged_input(layout):
+    X, y = make_sequence_regression(
+        n_samples=300, n_features=1, min_timesteps=None if layout == "table" else 12,
+        random_state=1,
+    )
+    if layout == "table":
+        X = X[:, :, 0]
+    reg = LSTMSequenceRegressor(**FAST).fit(X[:200], y[:200])
+    assert reg.score(X[200:], y[200:]) > 0.8
+    if layout == "ragged":  # a sequence's prediction does not depend on its batch
+        one = np.concatenate([reg.predict([x]) for x in X[200:210]])
+        np.testing.assert_allclose(one, reg.predict(X[200:210]), rtol=1e-5, atol=1e-6)
+
+
+def test_targets_are_standardized_so_their_scale_does_not_matter(amplitudes):
+    X, Y = amplitudes
+    y = Y[:100, 0]
+    small = LSTMSequenceRegressor(**FAST).fit(X[:100], y)
+    large = LSTMSequenceRegressor(**FAST).fit(X[:100], y * 1e6 + 5e5)
+    np.testing.assert_allclose(
+        large.predict(X[200:]), small.predict(X[200:]) * 1e6 + 5e5, rtol=1e-5
+    )
+    np.testing.assert_allclose(large.history_[:, "train_loss"], small.history_[:, "train_loss"], rtol=1e-4)
+
+
+def test_constant_target_is_predicted_as_it_is(amplitudes):
+    X, _ = amplitudes
+    for loss in ("squared_error", "huber"):  # no division by a zero scale
+        reg = LSTMSequenceRegressor(hidden_size=4, max_epochs=30, loss=loss, random_state=0)
+        reg.fit(X[:20], np.full(20, 7.5))
+        assert reg._y_scale[0] == 1.0
+        np.testing.assert_allclose(reg.predict(X[200:]), 7.5, atol=0.1)
+
+
+@pytest.mark.parametrize(
+    "loss, criterion",
+    [
+        ("squared_error", torch.nn.MSELoss),
+        ("absolute_error", torch.nn.L1Loss),
+        ("huber", torch.nn.HuberLoss),
+    ],
+)
+def test_loss_choice(amplitudes, loss, criterion):
+    X, Y = amplitudes
+    reg = LSTMSequenceRegressor(hidden_size=4, max_epochs=1, loss=loss).fit(X[:20], Y[:20, 0])
+    assert type(reg.net_.criterion_) is criterion
+
+
+def test_robust_losses_resist_outliers_in_y(amplitudes):
+    X, Y = amplitudes
+    y = Y[:, 0].copy()
+    y_train = y[:200].copy()
+    y_train[::10] += 50  # one target in ten is grossly wrong
+    scores = {
+        loss: LSTMSequenceRegressor(**FAST, loss=loss).fit(X[:200], y_train).score(X[200:], y[200:])
+        for loss in ("squared_error", "absolute_error", "huber")
+    }
+    # The squared error follows the outliers (R^2 far below 0); the absolute
+    # error, whose clean samples pull as hard as the outliers, ignores them;
+    # the Huber loss bounds each outlier's pull and lands in between.
+    assert scores["squared_error"] < 0
+    assert scores["absolute_error"] > 0.8
+    assert scores["huber"] > 0.3
+
+
+def test_sample_weight_zero_equals_leaving_samples_out(amplitudes):
+    X, Y = amplitudes
+    y = Y[:40, 0]
+    weight = np.r_[np.ones(30), np.zeros(10)]
+    params = dict(hidden_size=8, max_epochs=5, batch_size=64, dtype="float64", random_state=0)
+    weighted = LSTMSequenceRegressor(**params).fit(X[:40], y, sample_weight=weight)
+    dropped = LSTMSequenceRegressor(**params).fit(X[:30], y[:30])
+    np.testing.assert_allclose(weighted.predict(X[200:]), dropped.predict(X[200:]), rtol=1e-7)
+
+
+def test_early_stopping_on_a_random_validation_split(amplitudes):
+    X, Y = amplitudes
+    reg = LSTMSequenceRegressor(
+        hidden_size=8, max_epochs=200, validation_fraction=0.2, early_stopping=True,
+        n_iter_no_change=3, random_state=0,
+    ).fit(X[:100], Y[:100, 0])
+    assert reg.n_iter_ < 200
+    assert "valid_loss" in reg.history_[-1] and "valid_acc" not in reg.history_[-1]
+
+
+def test_partial_fit_and_warm_start_keep_the_target_scale(amplitudes):
+    X, Y = amplitudes
+    reg = LSTMSequenceRegressor(hidden_size=8, random_state=0)
+    reg.partial_fit(X[:50], Y[:50, 0])
+    mean = reg._y_mean.copy()
+    reg.partial_fit(X[50:100], Y[50:100, 0] + 10)
+    np.testing.assert_array_equal(reg._y_mean, mean)
+    assert reg.n_iter_ == 2
+    with pytest.raises(ValueError, match="y has 2 target.*earlier fit had 1"):
+        reg.partial_fit(X[:50], Y[:50])
+    warm = LSTMSequenceRegressor(hidden_size=8, max_epochs=2, warm_start=True, random_state=0)
+    warm.fit(X[:50], Y[:50, 0]).fit(X[:50], Y[:50, 0])
+    assert warm.n_iter_ == 4
+
+
+@pytest.mark.parametrize(
+    "y, match",
+    [
+        (np.r_[np.nan, np.ones(9)], "NaN"),
+        (np.ones((10, 2, 2)), "y must be 1D"),
+        (np.array(["a", "b"] * 5), "y"),
+        (np.ones(9), "inconsistent numbers of samples"),
+    ],
+)
+def test_bad_targets(amplitudes, y, match):
+    X, _ = amplitudes
+    with pytest.raises(ValueError, match=match):
+        LSTMSequenceRegressor(hidden_size=4, max_epochs=1).fit(X[:10], y)
+
+
+def test_invalid_loss_names_the_options(amplitudes):
+    X, Y = amplitudes
+    with pytest.raises(ValueError, match="'loss' parameter of LSTMSequenceRegressor must be"):
+        LSTMSequenceRegressor(loss="hinge").fit(X[:10], Y[:10, 0])
+
+
+def test_grid_search_in_a_pipeline(amplitudes):
+    X, Y = amplitudes
+    search = GridSearchCV(
+        make_pipeline(SequenceScaler(), LSTMSequenceRegressor(hidden_size=8, max_epochs=5, random_state=0)),
+        {"lstmsequenceregressor__loss": ["squared_error", "huber"]},
+        cv=2,
+    ).fit(X[:60], Y[:60])
+    assert search.best_params_["lstmsequenceregressor__loss"] in ("squared_error", "huber")
+    assert search.predict(X[:4]).shape == (4, 2)
+
+
+@pytest.mark.parametrize("targets", [1, 2])
+def test_save_and_load_round_trip(amplitudes, tmp_path, targets):
+    X, Y = amplitudes
+    y = Y[:60, 0] if targets == 1 else Y[:60]
+    reg = LSTMSequenceRegressor(hidden_size=8, max_epochs=2, loss="huber", random_state=0).fit(X[:60], y)
+    path = tmp_path / "regressor.safetensors"
+    sklstm.save(reg, path)
+    loaded = sklstm.load(path)
+    np.testing.assert_array_equal(loaded.predict(X[200:]), reg.predict(X[200:]))
+    assert loaded.get_params() == reg.get_params() and loaded.n_outputs_ == reg.n_outputs_
+
+
+@pytest.mark.parametrize("targets, layout", [(1, "sequences"), (2, "sequences"), (1, "table")])
+def test_onnx_export_matches_predict(amplitudes, tmp_path, targets, layout):
+    onnxruntime = pytest.importorskip("onnxruntime")
+    X, Y = amplitudes
+    X = X[:, :, :1] if layout == "sequences" else X[:, :, 0]
+    y = Y[:60, 0] * 100 + 3 if targets == 1 else Y[:60]
+    reg = LSTMSequenceRegressor(hidden_size=8, max_epochs=2, random_state=0).fit(X[:60], y)
+    path = tmp_path / "regressor.onnx"
+    sklstm.export_onnx(reg, path)
+    session = onnxruntime.InferenceSession(str(path))
+    for batch in (X[200:], X[200:203]):
+        (got,) = session.run(["prediction"], {"x": np.ascontiguousarray(batch)})
+        np.testing.assert_allclose(got, reg.predict(batch), rtol=1e-4, atol=1e-4)
