@@ -21,7 +21,7 @@ def plot_history(model, *, axes=None):
 
     Parameters
     ----------
-    model : LSTMSequenceClassifier or skorch History
+    model : LSTMSequenceClassifier, LSTMSequenceRegressor or skorch History
         A fitted estimator (its ``history_`` is plotted) or a history.
     axes : matplotlib Axes or sequence of Axes, default=None
         Where to draw: one Axes per panel. None creates a new figure.

@@ -49,3 +49,16 @@ def test_without_validation_only_the_training_loss_is_drawn_on_given_axes(seq3d)
 def test_unfitted_model_is_refused():
     with pytest.raises(NotFittedError, match="call fit"):
         plot_history(LSTMSequenceClassifier())
+
+
+def test_regressor_history_has_a_loss_panel_only():
+    from sklstm import LSTMSequenceRegressor
+    from sklstm.datasets import make_sequence_regression
+
+    X, y = make_sequence_regression(n_samples=40, random_state=0)
+    reg = LSTMSequenceRegressor(4, max_epochs=3, validation_fraction=0.25).fit(X, y)
+    (ax,) = plot_history(reg)
+    assert ax.get_ylabel() == "loss"
+    lines = {line.get_label(): line.get_ydata() for line in ax.get_lines()}
+    np.testing.assert_allclose(lines["validation"], reg.history_[:, "valid_loss"])
+    plt.close("all")
