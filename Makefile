@@ -4,13 +4,22 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench clean
+.PHONY: run test docs docs-noplot bench clean
 
 run: $(VENV)/.installed
 	$(BIN)/python -m sklstm
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
+
+# The documentation site (docs/_build/html), warnings as errors; the
+# gallery runs every examples/plot_*.py (about 30 s on 2 cores).
+docs: $(VENV)/.installed
+	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+
+# The same without running the examples (the gallery shows their code only).
+docs-noplot: $(VENV)/.installed
+	$(BIN)/sphinx-build -W --keep-going -b html -D plot_gallery=0 docs docs/_build/html
 
 # The benchmarks of README's Performance section (about 20 minutes).
 bench: $(VENV)/.installed
@@ -20,8 +29,8 @@ bench: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable ".[test]"
+	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable ".[test,docs]"
 	touch $@
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) docs/_build docs/generated docs/auto_examples

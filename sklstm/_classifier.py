@@ -85,7 +85,7 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         The class labels, with the dtype of ``y``.
     n_features_in_ : int
         Features per time step; for a 2D input, its number of columns.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when fitted on a DataFrame with string column names.
     net_ : skorch.NeuralNet
         The fitted skorch net; the PyTorch module is ``net_.module_``.

@@ -36,7 +36,7 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
     n_features_in_ : int
         As for ``LSTMSequenceClassifier``: features per time step for 3D or
         ragged input, the number of columns (time steps) for 2D input.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when ``fit`` was given a DataFrame with string names.
 
     See Also
