@@ -7,16 +7,18 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
 
+_SHAPE_CONSTRAINTS = {
+    "n_samples": [Interval(Integral, 1, None, closed="left")],
+    "n_timesteps": [Interval(Integral, 1, None, closed="left")],
+    "n_features": [Interval(Integral, 1, None, closed="left")],
+    "min_timesteps": [Interval(Integral, 1, None, closed="left"), None],
+    "noise": [Interval(Real, 0, None, closed="left")],
+    "random_state": ["random_state"],
+}
+
+
 @validate_params(
-    {
-        "n_samples": [Interval(Integral, 1, None, closed="left")],
-        "n_timesteps": [Interval(Integral, 1, None, closed="left")],
-        "n_features": [Interval(Integral, 1, None, closed="left")],
-        "n_classes": [Interval(Integral, 2, None, closed="left")],
-        "min_timesteps": [Interval(Integral, 1, None, closed="left"), None],
-        "noise": [Interval(Real, 0, None, closed="left")],
-        "random_state": ["random_state"],
-    },
+    {**_SHAPE_CONSTRAINTS, "n_classes": [Interval(Integral, 2, None, closed="left")]},
     prefer_skip_nested_validation=True,
 )
 def make_sequence_classification(
@@ -73,17 +75,9 @@ def make_sequence_classification(
     >>> [x.shape for x in X]
     [(9, 3), (5, 3), (8, 3)]
     """
-    if min_timesteps is not None and min_timesteps > n_timesteps:
-        raise ValueError(
-            f"min_timesteps={min_timesteps} exceeds n_timesteps={n_timesteps}; "
-            "n_timesteps is the longest length and must be at least min_timesteps."
-        )
     rng = check_random_state(random_state)
     y = np.arange(n_samples) % n_classes
-    if min_timesteps is None:
-        lengths = np.full(n_samples, n_timesteps)
-    else:
-        lengths = rng.randint(min_timesteps, n_timesteps + 1, size=n_samples)
+    lengths = _lengths(rng, n_samples, n_timesteps, min_timesteps)
     X = []
     for label, length in zip(y, lengths):
         t = np.arange(length)[:, None]
@@ -96,15 +90,7 @@ def make_sequence_classification(
 
 
 @validate_params(
-    {
-        "n_samples": [Interval(Integral, 1, None, closed="left")],
-        "n_timesteps": [Interval(Integral, 1, None, closed="left")],
-        "n_features": [Interval(Integral, 1, None, closed="left")],
-        "n_targets": [Interval(Integral, 1, None, closed="left")],
-        "min_timesteps": [Interval(Integral, 1, None, closed="left"), None],
-        "noise": [Interval(Real, 0, None, closed="left")],
-        "random_state": ["random_state"],
-    },
+    {**_SHAPE_CONSTRAINTS, "n_targets": [Interval(Integral, 1, None, closed="left")]},
     prefer_skip_nested_validation=True,
 )
 def make_sequence_regression(
@@ -158,17 +144,9 @@ def make_sequence_regression(
     >>> X.shape, y.shape
     ((4, 20, 3), (4, 2))
     """
-    if min_timesteps is not None and min_timesteps > n_timesteps:
-        raise ValueError(
-            f"min_timesteps={min_timesteps} exceeds n_timesteps={n_timesteps}; "
-            "n_timesteps is the longest length and must be at least min_timesteps."
-        )
     rng = check_random_state(random_state)
     y = rng.uniform(0, 1, size=(n_samples, n_targets))
-    if min_timesteps is None:
-        lengths = np.full(n_samples, n_timesteps)
-    else:
-        lengths = rng.randint(min_timesteps, n_timesteps + 1, size=n_samples)
+    lengths = _lengths(rng, n_samples, n_timesteps, min_timesteps)
     cycles = np.arange(1, n_targets + 1)
     X = []
     for amplitudes, length in zip(y, lengths):
@@ -180,3 +158,15 @@ def make_sequence_regression(
     if min_timesteps is None:
         X = np.stack(X)
     return X, y[:, 0] if n_targets == 1 else y
+
+
+def _lengths(rng, n_samples, n_timesteps, min_timesteps):
+    """Sequence lengths: all ``n_timesteps``, or drawn from [min, n_timesteps]."""
+    if min_timesteps is None:
+        return np.full(n_samples, n_timesteps)
+    if min_timesteps > n_timesteps:
+        raise ValueError(
+            f"min_timesteps={min_timesteps} exceeds n_timesteps={n_timesteps}; "
+            "n_timesteps is the longest length and must be at least min_timesteps."
+        )
+    return rng.randint(min_timesteps, n_timesteps + 1, size=n_samples)
