@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test docs docs-noplot bench clean
+.PHONY: run test docs docs-noplot bench accuracy clean
 
 run: $(VENV)/.installed
 	$(BIN)/python -m sklstm
@@ -26,6 +26,11 @@ bench: $(VENV)/.installed
 	for script in fit_speed predict_speed ragged_speed scaling parallel_speed load_memory; do \
 		$(BIN)/python benchmarks/$$script.py || exit 1; \
 	done
+
+# The accuracy study on UCR/UEA data sets (about 15 minutes; it fetches
+# aeon's wheel, for its data files only, into benchmarks/.cache).
+accuracy: $(VENV)/.installed
+	$(BIN)/python benchmarks/accuracy.py
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)

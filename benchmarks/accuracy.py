@@ -1,0 +1,166 @@
+"""Accuracy of the default LSTMSequenceClassifier on public UCR/UEA data sets.
+
+Fits ``LSTMSequenceClassifier(random_state=seed)``, with no per-data-set
+setting, on the official train/test splits of JapaneseVowels (bundled) and
+of UCR/UEA data sets that the aeon package ships inside its wheel, for
+several seeds, and prints mean / min / max test accuracy and fit time next
+to published figures:
+
+- LSTM-FCN: F. Karim, S. Majumdar, H. Darabi and S. Chen (2017), "LSTM
+  Fully Convolutional Networks for Time Series Classification", IEEE Access
+  6, 1662-1669 (univariate sets);
+- MLSTM-FCN: F. Karim, S. Majumdar, H. Darabi and S. Harford (2019),
+  "Multivariate LSTM-FCNs for time series classification", Neural Networks
+  116, 237-245 (JapaneseVowels);
+- ROCKET: A. Dempster, F. Petitjean and G. I. Webb (2020), "ROCKET:
+  exceptionally fast and accurate time series classification using random
+  convolutional kernels", Data Mining and Knowledge Discovery 34,
+  1454-1495;
+- "plain LSTM": a last-hidden-state LSTM(64), Adam 1e-3, z-normalized
+  input, measured on this project's machine (means of 5 seeds; issue 5).
+
+The data: the UCR archive (H. A. Dau et al. (2019), "The UCR time series
+archive", IEEE/CAA Journal of Automatica Sinica 6(6), 1293-1305) and the
+UEA archive (A. Bagnall et al. (2018), "The UEA multivariate time series
+classification archive, 2018", arXiv:1811.00075). The script reads the
+``.ts`` files straight from aeon's wheel, which ``pip download`` fetches
+once into ``benchmarks/.cache`` (aeon is not installed: it pins
+``pandas<3.1``, which the project's pinned pandas is not).
+
+Usage::
+
+    python benchmarks/accuracy.py                  # all sets, 3 seeds
+    python benchmarks/accuracy.py --datasets GunPoint ArrowHead --seeds 5
+    python benchmarks/accuracy.py --param pooling=last --param lr=0.001
+"""
+
+import argparse
+import ast
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from sklstm import LSTMSequenceClassifier
+from sklstm.datasets import load_japanese_vowels
+
+AEON = "aeon==1.6.0"
+CACHE = Path(__file__).parent / ".cache"
+
+# name: (kind, published LSTM-FCN or MLSTM-FCN, ROCKET, plain LSTM)
+DATASETS = {
+    "JapaneseVowels": ("multivariate, 12 channels, 7-29 steps", 0.99, None, 0.95),
+    "GunPoint": ("univariate, 150 steps", 1.000, 1.000, 0.57),
+    "ArrowHead": ("univariate, 251 steps", 0.897, 0.814, 0.39),
+    "ItalyPowerDemand": ("univariate, 24 steps", 0.962, 0.970, 0.96),
+    "OSULeaf": ("univariate, 427 steps", 0.983, 0.941, None),
+    "BasicMotions": ("multivariate, 6 channels, 100 steps", None, None, 0.73),
+    "PickupGestureWiimoteZ": ("univariate, 29-361 steps", None, None, None),
+}
+
+
+def read_ts(text):
+    """Return (list of (n_timesteps, n_channels) float32 arrays, labels) of a .ts file."""
+    sequences, labels, in_data = [], [], False
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.lower() == "@data":
+            in_data = True
+        elif in_data:
+            *channels, label = line.split(":")
+            series = [np.array(c.split(","), dtype=np.float32) for c in channels]
+            sequences.append(np.stack(series, axis=1))
+            labels.append(label)
+    return sequences, np.array(labels)
+
+
+def aeon_wheel():
+    wheels = sorted(CACHE.glob("aeon-1.6.0-*.whl"))
+    if not wheels:
+        print(f"fetching {AEON}'s wheel for its data files into {CACHE} ...", flush=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+             "--dest", str(CACHE), AEON],
+            check=True,
+        )
+        wheels = sorted(CACHE.glob("aeon-1.6.0-*.whl"))
+    return wheels[0]
+
+
+def load(name):
+    """Return X_train, X_test, y_train, y_test (lists or 3D arrays) of a data set."""
+    if name == "JapaneseVowels":
+        return load_japanese_vowels(return_X_y=True)
+    with zipfile.ZipFile(aeon_wheel()) as wheel:
+        parts = [
+            read_ts(wheel.read(f"aeon/datasets/data/{name}/{name}_{split}.ts").decode())
+            for split in ("TRAIN", "TEST")
+        ]
+    (X_train, y_train), (X_test, y_test) = parts
+    if len({len(x) for x in X_train + X_test}) == 1:  # equal lengths: one 3D array
+        X_train, X_test = np.stack(X_train), np.stack(X_test)
+    return X_train, X_test, y_train, y_test
+
+
+def evaluate(name, seeds, params):
+    X_train, X_test, y_train, y_test = load(name)
+    scores, times = [], []
+    for seed in range(seeds):
+        clf = LSTMSequenceClassifier(random_state=seed, **params)
+        start = time.perf_counter()
+        clf.fit(X_train, y_train)
+        times.append(time.perf_counter() - start)
+        scores.append(clf.score(X_test, y_test))
+    return len(y_train), len(y_test), np.array(scores), np.array(times)
+
+
+def fmt(value):
+    return "-" if value is None else f"{value:.3f}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE",
+        help="an LSTMSequenceClassifier parameter to change (a Python literal)",
+    )
+    args = parser.parse_args(argv)
+    params = {}
+    for item in args.param:
+        key, _, value = item.partition("=")
+        try:
+            params[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[key] = value
+    print(f"LSTMSequenceClassifier({', '.join(f'{k}={v!r}' for k, v in params.items())}), "
+          f"seeds 0-{args.seeds - 1}, official train/test splits")
+    header = ("data set", "kind", "train/test", "accuracy mean (min-max)", "fit s",
+              "LSTM-FCN", "gap", "ROCKET", "plain LSTM")
+    rows = []
+    for name in args.datasets:
+        kind, fcn, rocket, plain = DATASETS[name]
+        n_train, n_test, scores, times = evaluate(name, args.seeds, params)
+        gap = None if fcn is None else scores.mean() - fcn
+        rows.append((
+            name, kind, f"{n_train}/{n_test}",
+            f"{scores.mean():.3f} ({scores.min():.3f}-{scores.max():.3f})",
+            f"{times.mean():.1f}", fmt(fcn), "-" if gap is None else f"{gap:+.3f}",
+            fmt(rocket), fmt(plain),
+        ))
+        print(" | ".join(rows[-1]), flush=True)
+    print()
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
