@@ -38,6 +38,7 @@ PARAMETER_CONSTRAINTS = {
     "bidirectional": ["boolean"],
     "dropout": [Interval(Real, 0, 1, closed="left")],
     "pooling": [StrOptions(set(POOLINGS))],
+    "conv_channels": [tuple, list, None],
     "optimizer": [StrOptions(set(OPTIMIZERS)), type],
     "lr": [Interval(Real, 0, None, closed="neither")],
     "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -167,6 +168,12 @@ class BaseLSTMSequence(BaseEstimator):
                     f"entry, so num_layers={self.num_layers} is ambiguous. Leave "
                     "num_layers=1, or pass an int hidden_size with num_layers."
                 )
+        conv = () if self.conv_channels is None else tuple(self.conv_channels)
+        if not all(isinstance(c, Integral) and not isinstance(c, bool) and c >= 1 for c in conv):
+            raise ValueError(
+                "conv_channels must be None or a tuple of positive ints (channels "
+                f"per convolution, e.g. (128, 256, 128)), got {self.conv_channels!r}."
+            )
         if not isinstance(self.optimizer, str) and not issubclass(
             self.optimizer, torch.optim.Optimizer
         ):
@@ -234,6 +241,7 @@ class BaseLSTMSequence(BaseEstimator):
             module__bidirectional=self.bidirectional,
             module__dropout=self.dropout,
             module__pooling=self.pooling,
+            module__conv_channels=tuple(self.conv_channels or ()),
             module__dtype=getattr(torch, np.dtype(dtype).name),
             criterion=criterion,
             optimizer=optimizer,

@@ -36,6 +36,12 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         How the per-step outputs of the last layer become one vector: their
         mean and maximum over time side by side, either alone, or the final
         hidden state of each direction. Padding never enters any of them.
+    conv_channels : tuple of int or None, default=None
+        A convolutional block beside the LSTM, as in LSTM-FCN: one
+        ``Conv1d`` (kernels 8, 5, then 3), batch norm and ReLU per entry,
+        e.g. ``(128, 256, 128)``, averaged over the real time steps and
+        joined to the LSTM's pooled output before the linear layer. It reads
+        local shapes that an LSTM learns slowly. None: LSTM only.
     optimizer : {"adam", "adamw", "rmsprop", "sgd"} or torch.optim.Optimizer \
             subclass, default="adam"
         The optimizer; ``"sgd"`` uses momentum 0.9.
@@ -155,6 +161,7 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         bidirectional=True,
         dropout=0.0,
         pooling="mean_max",
+        conv_channels=None,
         optimizer="adam",
         lr=3e-3,
         weight_decay=0.0,
@@ -177,6 +184,7 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         self.bidirectional = bidirectional
         self.dropout = dropout
         self.pooling = pooling
+        self.conv_channels = conv_channels
         self.optimizer = optimizer
         self.lr = lr
         self.weight_decay = weight_decay

@@ -38,6 +38,11 @@ class LSTMNet(nn.Module):
         How the per-step outputs of the last layer become one vector.
     dtype : torch.dtype
         Floating-point type of the weights (and of the expected input).
+    conv_channels : tuple of int
+        Channels of the convolutional block beside the LSTM, as in LSTM-FCN:
+        one ``Conv1d`` (kernel 8, 5, then 3), batch norm and ReLU per entry,
+        then the mean over the real steps, concatenated with the LSTM's
+        pooled output. Empty: no block.
 
     Attributes
     ----------
@@ -55,6 +60,7 @@ class LSTMNet(nn.Module):
         dropout=0.0,
         pooling="mean_max",
         dtype=torch.float32,
+        conv_channels=(),
     ):
         super().__init__()
         if pooling not in POOLINGS:
@@ -71,6 +77,20 @@ class LSTMNet(nn.Module):
             size_in = hidden * directions
         self.dropout = nn.Dropout(dropout)
         pooled_size = size_in * (2 if pooling == "mean_max" else 1)
+        self.convs = nn.ModuleList()
+        channels_in = n_features
+        for i, channels in enumerate(conv_channels):
+            kernel = _CONV_KERNELS[min(i, len(_CONV_KERNELS) - 1)]
+            self.convs.append(nn.Sequential(
+                # "same" padding, spelled out: torch warns about even kernels.
+                nn.ConstantPad1d(((kernel - 1) // 2, kernel // 2), 0.0),
+                nn.Conv1d(channels_in, channels, kernel, dtype=dtype),
+                nn.BatchNorm1d(channels, dtype=dtype),
+                nn.ReLU(),
+            ))
+            channels_in = channels
+        if conv_channels:
+            pooled_size += channels_in
         self.head = nn.Linear(pooled_size, n_outputs, dtype=dtype)
 
     def forward(self, x, lengths=None):
@@ -105,7 +125,25 @@ class LSTMNet(nn.Module):
                 finals.append(h_n[0])
                 out = torch.cat([out, _reverse(backward, order)], dim=2)
             seq = out
-        return self.head(self._drop(self._pool(seq, finals, lengths, mask)))
+        pooled = self._pool(seq, finals, lengths, mask)
+        if len(self.convs):
+            pooled = torch.cat([pooled, self._convolve(x, lengths, mask)], dim=1)
+        return self.head(self._drop(pooled))
+
+    def _convolve(self, x, lengths, mask):
+        """The convolutional block's mean over each sequence's real steps.
+
+        Padding is zeroed before each convolution, so a real step near a
+        sequence's end sees zeros after it, as the convolution's own padding
+        gives an unpadded sequence: its output does not depend on the batch.
+        """
+        h = x.transpose(1, 2)  # (batch, channels, steps)
+        keep = None if mask is None else mask[:, None, :].to(x.dtype)
+        for block in self.convs:
+            h = block(h if keep is None else h * keep)
+        if keep is None:
+            return h.mean(dim=2)
+        return (h * keep).sum(dim=2) / lengths[:, None].to(h.dtype)
 
     def _drop(self, seq):
         if not (self.training and self.dropout.p > 0):
@@ -137,6 +175,7 @@ class LSTMNet(nn.Module):
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
 
 
+_CONV_KERNELS = (8, 5, 3)  # LSTM-FCN's, then 3 for any further layer
 _WEIGHTS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
 
 

@@ -110,6 +110,8 @@ def export_onnx(estimator, path, *, opset_version=17):
         # The initial states are zeros of the input's batch size, so the
         # warning about LSTMs exported with another batch size is moot.
         warnings.filterwarnings("ignore", "Exporting a model to ONNX with a batch_size")
+        # An optimisation the exporter skips (for a slice in the graph).
+        warnings.filterwarnings("ignore", "Constant folding - Only steps=1")
         torch.onnx.export(
             model,
             (torch.zeros(shape, dtype=dtype),),

@@ -40,6 +40,12 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         How the per-step outputs of the last layer become one vector: their
         mean and maximum over time side by side, either alone, or the final
         hidden state of each direction. Padding never enters any of them.
+    conv_channels : tuple of int or None, default=None
+        A convolutional block beside the LSTM, as in LSTM-FCN: one
+        ``Conv1d`` (kernels 8, 5, then 3), batch norm and ReLU per entry,
+        e.g. ``(128, 256, 128)``, averaged over the real time steps and
+        joined to the LSTM's pooled output before the linear layer. It reads
+        local shapes that an LSTM learns slowly. None: LSTM only.
     loss : {"squared_error", "absolute_error", "huber"}, \
             default="squared_error"
         The loss per target, averaged over targets and samples: the mean
@@ -154,6 +160,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         bidirectional=True,
         dropout=0.0,
         pooling="mean_max",
+        conv_channels=None,
         loss="squared_error",
         optimizer="adam",
         lr=3e-3,
@@ -176,6 +183,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         self.bidirectional = bidirectional
         self.dropout = dropout
         self.pooling = pooling
+        self.conv_channels = conv_channels
         self.loss = loss
         self.optimizer = optimizer
         self.lr = lr

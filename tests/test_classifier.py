@@ -38,13 +38,19 @@ def test_object_labels_and_multiclass_probabilities(ragged):
     assert clf.predict(X).dtype == object
 
 
-@pytest.mark.parametrize("pooling", ["last", "mean", "max", "mean_max"])
-@pytest.mark.parametrize("bidirectional", [False, True])
-def test_padding_never_changes_a_prediction(ragged, pooling, bidirectional):
+@pytest.mark.parametrize(
+    "pooling, bidirectional, conv_channels",
+    [
+        *[(p, b, None) for p in ("last", "mean", "max", "mean_max") for b in (False, True)],
+        ("mean_max", True, (6, 4, 5, 3)),  # every kernel size, and one more layer
+        ("last", False, (4,)),
+    ],
+)
+def test_padding_never_changes_a_prediction(ragged, pooling, bidirectional, conv_channels):
     X, y = ragged
     clf = LSTMSequenceClassifier(
         hidden_size=(8, 6), pooling=pooling, bidirectional=bidirectional,
-        max_epochs=3, random_state=0,
+        conv_channels=conv_channels, max_epochs=3, random_state=0,
     ).fit(X, y)
     lengths = np.array([len(x) for x in X])
     short = X[int(np.argmin(lengths))]
@@ -396,3 +402,26 @@ def test_parameter_rules_raise_with_a_fix(seq3d):
         LSTMSequenceClassifier(early_stopping=True).fit(X, y)
     with pytest.raises(ValueError, match="validation_fraction=None"):
         LSTMSequenceClassifier(validation_fraction=0.01).fit(X, y)
+
+
+def test_convolutional_block_beside_the_lstm(seq3d):
+    X, y = seq3d
+    clf = LSTMSequenceClassifier(
+        hidden_size=8, conv_channels=(6, 10, 4, 5), max_epochs=2, random_state=0
+    ).fit(X, y)
+    convs = [block[1] for block in clf.net_.module_.convs]
+    assert [c.kernel_size[0] for c in convs] == [8, 5, 3, 3]
+    assert [c.out_channels for c in convs] == [6, 10, 4, 5]
+    # The head reads the LSTM's mean and max (2 x 2 x 8) and the block's mean.
+    assert clf.net_.module_.head.in_features == 32 + 5
+    assert LSTMSequenceClassifier(hidden_size=8, max_epochs=1).fit(X, y).net_.module_.head.in_features == 32
+    # A table of univariate sequences, and sequences shorter than a kernel.
+    clf.fit(X[:, :3, 0], y)
+    assert clf.predict_proba(X[:4, :3, 0]).shape == (4, 2)
+
+
+@pytest.mark.parametrize("conv_channels", [(0,), (4, -1), ("8",), (True,), (2.5,)])
+def test_bad_conv_channels(seq3d, conv_channels):
+    X, y = seq3d
+    with pytest.raises(ValueError, match="conv_channels must be None or a tuple of positive ints"):
+        LSTMSequenceClassifier(conv_channels=conv_channels, max_epochs=1).fit(X, y)

@@ -160,6 +160,7 @@ param_values = {
     "num_layers": st.one_of(st.integers(-1, 2), st.floats(0, 2), st.none()),
     "bidirectional": st.one_of(st.booleans(), st.integers(-1, 2), st.text(max_size=2)),
     "dropout": st.one_of(floats, st.none()),
+    "conv_channels": st.one_of(st.none(), st.tuples(st.integers(-1, 4)), st.lists(st.integers(0, 3), max_size=3), st.integers(0, 3), st.text(max_size=1)),
     "pooling": st.sampled_from(["last", "mean", "max", "mean_max", "attention", "", None, 3]),
     "optimizer": st.sampled_from(["adam", "adamw", "rmsprop", "sgd", "lbfgs", None, torch.optim.Adagrad, int, torch.nn.Linear]),
     "lr": st.one_of(floats, st.integers(-1, 1), st.text(max_size=1), st.just(1e30)),

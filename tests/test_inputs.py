@@ -144,6 +144,7 @@ def test_layout_must_match_between_fit_and_predict():
         (dict(warm_start=2), "warm_start"),
         (dict(lr=float("nan")), "lr"),
         (dict(dropout=float("nan")), "dropout"),
+        (dict(conv_channels=128), "conv_channels"),
     ],
 )
 def test_invalid_parameters_name_what_is_allowed(params, match):

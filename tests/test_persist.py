@@ -42,6 +42,7 @@ def assert_same_classifier(loaded, clf, X):
         dict(hidden_size=(6, 4), bidirectional=False, pooling="last", dropout=0.2),
         dict(optimizer=torch.optim.AdamW, dtype="float64", class_weight={"b": 2.0, "a": 1.0}),
         dict(optimizer="sgd", validation_fraction=0.25, early_stopping=True, n_iter_no_change=2),
+        dict(conv_channels=(6, 4)),  # batch norm's running statistics too
     ],
 )
 def test_round_trip_of_classifier_is_exact(ragged, tmp_path, params):

@@ -202,3 +202,10 @@ def test_onnx_export_matches_predict(amplitudes, tmp_path, targets, layout):
     for batch in (X[200:], X[200:203]):
         (got,) = session.run(["prediction"], {"x": np.ascontiguousarray(batch)})
         np.testing.assert_allclose(got, reg.predict(batch), rtol=1e-4, atol=1e-4)
+
+
+def test_convolutional_block(amplitudes):
+    X, Y = amplitudes
+    reg = LSTMSequenceRegressor(**FAST, conv_channels=(16, 16)).fit(X[:200], Y[:200, 0])
+    assert reg.net_.module_.head.in_features == 4 * 16 + 16
+    assert reg.score(X[200:], Y[200:, 0]) > 0.9
