@@ -1,5 +1,8 @@
 """The PyTorch network: stacked LSTM layers, pooling over time, a linear head.
 
+An optional convolutional block (as in LSTM-FCN) reads the input beside the
+LSTM; its output, averaged over time, joins the pooled LSTM output.
+
 This module knows nothing of scikit-learn. It takes a batch ``x`` of shape
 ``(batch, time, features)``, padded at the end, with the true ``lengths`` of
 the sequences, and returns one row of class scores (logits) per sequence.
