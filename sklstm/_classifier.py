@@ -41,7 +41,10 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         ``Conv1d`` (kernels 8, 5, then 3), batch norm and ReLU per entry,
         e.g. ``(128, 256, 128)``, averaged over the real time steps and
         joined to the LSTM's pooled output before the linear layer. It reads
-        local shapes that an LSTM learns slowly. None: LSTM only.
+        local shapes that an LSTM learns slowly. None: LSTM only. Batch
+        norm normalises with each training batch's statistics, so with the
+        block, integer sample weights are no longer exactly equivalent to
+        repeated samples.
     optimizer : {"adam", "adamw", "rmsprop", "sgd"} or torch.optim.Optimizer \
             subclass, default="adam"
         The optimizer; ``"sgd"`` uses momentum 0.9.

@@ -45,7 +45,10 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         ``Conv1d`` (kernels 8, 5, then 3), batch norm and ReLU per entry,
         e.g. ``(128, 256, 128)``, averaged over the real time steps and
         joined to the LSTM's pooled output before the linear layer. It reads
-        local shapes that an LSTM learns slowly. None: LSTM only.
+        local shapes that an LSTM learns slowly. None: LSTM only. Batch
+        norm normalises with each training batch's statistics, so with the
+        block, integer sample weights are no longer exactly equivalent to
+        repeated samples.
     loss : {"squared_error", "absolute_error", "huber"}, \
             default="squared_error"
         The loss per target, averaged over targets and samples: the mean
