@@ -65,7 +65,21 @@ class BaseLSTMSequence(BaseEstimator):
     attributes, loss weights), ``_n_outputs`` and ``_criterion``.
     """
 
-    def _fit(self, X, y, sample_weight, *, continue_training, classes=None, epochs=None):
+    def _fit(self, X, y, sample_weight, **kwargs):
+        # A fit that fails (bad input, a diverged loss) leaves the estimator
+        # as it was: all of its earlier fitted state, not a mix of new
+        # attributes (classes_, n_features_in_) and the old network.
+        before = dict(self.__dict__)
+        try:
+            return self._fit_and_replace(X, y, sample_weight, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit_and_replace(
+        self, X, y, sample_weight, *, continue_training, classes=None, epochs=None
+    ):
         hidden_sizes = self._check_params()
         if y is None:
             raise ValueError(

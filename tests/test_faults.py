@@ -12,7 +12,7 @@ import torch
 from skorch.callbacks import Callback, Checkpoint, LoadInitState
 from sklearn.model_selection import GridSearchCV
 
-from sklstm import LSTMSequenceClassifier
+from sklstm import LSTMSequenceClassifier, LSTMSequenceRegressor
 
 FAST = dict(hidden_size=8, max_epochs=3, random_state=0)
 
@@ -31,6 +31,22 @@ def test_diverging_loss_stops_fit_with_an_error_naming_epoch_and_remedies(seq3d)
     # The earlier model is left as it was, not replaced by one full of NaN.
     np.testing.assert_array_equal(clf.predict_proba(X), before)
     assert clf.n_iter_ == FAST["max_epochs"]
+    # Also when the failed fit saw other classes and features.
+    with pytest.raises(ValueError, match="diverged"):
+        clf.fit(np.concatenate([X, X], axis=2), np.array(["a", "b", "c"])[np.arange(len(y)) % 3])
+    assert list(clf.classes_) == [0, 1] and clf.n_features_in_ == X.shape[2]
+    np.testing.assert_array_equal(clf.predict_proba(X), before)
+
+
+def test_a_fit_refused_for_bad_input_keeps_the_earlier_model(seq3d):
+    X, y = seq3d
+    reg = LSTMSequenceRegressor(**FAST).fit(X, y.astype(float))
+    before = reg.predict(X)
+    # The weights are checked after X, which has one feature here.
+    with pytest.raises(ValueError, match="Negative values"):
+        reg.fit(X[:, :, :1], np.ones((len(y), 2)), sample_weight=-np.ones(len(y)))
+    assert reg.n_features_in_ == X.shape[2] and reg._y_1d
+    np.testing.assert_array_equal(reg.predict(X), before)
 
 
 class SpoilWeightAtLastBatch(Callback):
