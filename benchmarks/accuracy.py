@@ -47,6 +47,7 @@ import numpy as np
 
 from sklstm import LSTMSequenceClassifier
 from sklstm.datasets import load_japanese_vowels
+from sklstm.datasets._ts import read_ts
 
 AEON = "aeon==1.6.0"
 CACHE = Path(__file__).parent / ".cache"
@@ -61,23 +62,6 @@ DATASETS = {
     "BasicMotions": ("multivariate, 6 channels, 100 steps", None, None, 0.73),
     "PickupGestureWiimoteZ": ("univariate, 29-361 steps", None, None, None),
 }
-
-
-def read_ts(text):
-    """Return (list of (n_timesteps, n_channels) float32 arrays, labels) of a .ts file."""
-    sequences, labels, in_data = [], [], False
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.lower() == "@data":
-            in_data = True
-        elif in_data:
-            *channels, label = line.split(":")
-            series = [np.array(c.split(","), dtype=np.float32) for c in channels]
-            sequences.append(np.stack(series, axis=1))
-            labels.append(label)
-    return sequences, np.array(labels)
 
 
 def aeon_wheel():

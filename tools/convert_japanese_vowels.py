@@ -14,35 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
+from sklstm.datasets._ts import read_ts
+
 OUT = Path(__file__).resolve().parents[1] / "sklstm" / "datasets" / "data" / "japanese_vowels.npz"
-
-
-def read_ts(path):
-    """Return (list of (n_timesteps, n_channels) arrays, labels) of a .ts file."""
-    sequences, labels = [], []
-    in_data = False
-    for line in Path(path).read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.lower() == "@data":
-            in_data = True
-            continue
-        if not in_data:
-            continue
-        *channels, label = line.split(":")
-        series = [np.array(c.split(","), dtype=np.float64) for c in channels]
-        if len({len(s) for s in series}) != 1:
-            raise ValueError(f"{path}: channels of unequal length in line {line[:40]}...")
-        sequences.append(np.stack(series, axis=1))
-        labels.append(int(label))
-    return sequences, np.array(labels, dtype=np.int64)
 
 
 def main(source):
     arrays = {}
     for split in ("train", "test"):
-        seqs, labels = read_ts(Path(source) / f"JapaneseVowels_{split.upper()}.ts")
+        seqs, labels = read_ts((Path(source) / f"JapaneseVowels_{split.upper()}.ts").read_text())
+        labels = labels.astype(np.int64)
         arrays[f"{split}_values"] = np.concatenate(seqs).astype(np.float32)
         arrays[f"{split}_lengths"] = np.array([len(s) for s in seqs], dtype=np.int64)
         arrays[f"{split}_labels"] = labels
