@@ -2,7 +2,6 @@
 
 import os
 import sys
-import warnings
 
 sys.path.insert(0, os.path.abspath(".."))
 import sklstm  # noqa: E402
@@ -15,14 +14,12 @@ release = version = sklstm.__version__
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
-    "sphinx.ext.intersphinx",
-    "sphinx.ext.mathjax",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "myst_parser",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py"]
+exclude_patterns = ["_build"]
 templates_path = ["_templates"]
 
 autosummary_generate = True
@@ -40,14 +37,12 @@ def _skip_metadata_routing(app, what, name, obj, skip, options):
 def setup(app):
     app.connect("autodoc-skip-member", _skip_metadata_routing)
 
+
 numpydoc_show_class_members = False
 numpydoc_xref_param_type = False
 
 myst_enable_extensions = ["colon_fence"]
 myst_heading_anchors = 3
-
-# No network at build time: the links to other projects' docs are written out.
-intersphinx_mapping = {}
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"sklstm {release}"
@@ -67,13 +62,9 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "remove_config_comments": True,
     "within_subsection_order": "FileNameSortKey",
-    "matplotlib_animations": False,
     "doc_module": ("sklstm",),
     "backreferences_dir": "generated/backreferences",
     "reference_url": {"sklstm": None},
 }
 
 os.environ.setdefault("MPLBACKEND", "Agg")
-# Examples that train with n_jobs > 1 start worker processes; their
-# warnings about the machine are not the documentation's.
-warnings.filterwarnings("ignore", message=".*os.fork.*")

@@ -32,7 +32,8 @@ class Sequences(torch.utils.data.Dataset):
     offsets : ndarray of int64 or None
         Where each ragged sequence starts in ``values`` (plus the end).
     y, weight : ndarray or None
-        Integer class codes and per-sample loss weights, one per sequence;
+        Targets (class codes, or a regressor's standardized values) and
+        per-sample loss weights, one per sequence;
         ``weight`` None means every sample counts the same.
     index : ndarray of int or None
         The sequences this object exposes (a subset), without copying any.

@@ -16,10 +16,13 @@ class _Probabilities(torch.nn.Module):
         self.module = module
         self.univariate = univariate
 
-    def forward(self, x):
+    def outputs(self, x):
         if self.univariate:  # (batch, n_timesteps): one feature per step
             x = x.unsqueeze(2)
-        return torch.softmax(self.module(x), dim=1)
+        return self.module(x)
+
+    def forward(self, x):
+        return torch.softmax(self.outputs(x), dim=1)
 
 
 class _Predictions(_Probabilities):
@@ -32,9 +35,7 @@ class _Predictions(_Probabilities):
         self.flat = flat
 
     def forward(self, x):
-        if self.univariate:
-            x = x.unsqueeze(2)
-        y = self.module(x) * self.scale + self.mean
+        y = self.outputs(x) * self.scale + self.mean
         return y[:, 0] if self.flat else y
 
 
