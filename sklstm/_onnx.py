@@ -96,7 +96,7 @@ def export_onnx(estimator, path, *, opset_version=17):
         model, output = _Probabilities(module, univariate), "proba"
     else:
         mean, scale = (
-            torch.as_tensor(v, dtype=dtype) for v in (estimator._y_mean, estimator._y_scale)
+            torch.as_tensor(v, dtype=dtype) for v in (estimator._y_center, estimator._y_scale)
         )
         model = _Predictions(module, univariate, mean, scale, estimator._y_1d)
         output = "prediction"

@@ -260,7 +260,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predictions, 1D when ``y`` was 1D in ``fit``.
         """
-        y = self._outputs(X).numpy() * self._y_scale + self._y_mean
+        y = self._outputs(X).numpy() * self._y_scale + self._y_center
         return y[:, 0] if self._y_1d else y
 
     def __sklearn_tags__(self):
@@ -288,7 +288,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
     def _encode_targets(self, y, weight, classes, continue_training, dtype):
         """Return standardized targets (n_samples, n_outputs) and the weights.
 
-        A new fit sets ``n_outputs_`` and the mean and scale of each target.
+        A new fit sets ``n_outputs_`` and the location and scale of each target.
         """
         y2 = y.reshape(len(y), -1).astype(np.float64)
         if continue_training:
@@ -299,11 +299,12 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
                     "of partial_fit, to train a new model."
                 )
         else:
-            center, scale = _location_and_scale(y2, weight, robust=self.loss != "squared_error")
-            self._y_mean, self._y_scale = center, scale
+            self._y_center, self._y_scale = _location_and_scale(
+                y2, weight, robust=self.loss != "squared_error"
+            )
             self._y_1d = y.ndim == 1
             self.n_outputs_ = y2.shape[1]
-        targets = (y2 - self._y_mean) / self._y_scale
+        targets = (y2 - self._y_center) / self._y_scale
         return targets.astype(dtype), weight
 
 

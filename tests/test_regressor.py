@@ -134,9 +134,9 @@ def test_partial_fit_and_warm_start_keep_the_target_scale(amplitudes):
     X, Y = amplitudes
     reg = LSTMSequenceRegressor(hidden_size=8, random_state=0)
     reg.partial_fit(X[:50], Y[:50, 0])
-    mean = reg._y_mean.copy()
+    center = reg._y_center.copy()
     reg.partial_fit(X[50:100], Y[50:100, 0] + 10)
-    np.testing.assert_array_equal(reg._y_mean, mean)
+    np.testing.assert_array_equal(reg._y_center, center)
     assert reg.n_iter_ == 2
     with pytest.raises(ValueError, match="y has 2 target.*earlier fit had 1"):
         reg.partial_fit(X[:50], Y[:50])
