@@ -11,7 +11,9 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from skorch.callbacks import EarlyStopping, GradientNormClipping, ProgressBar
+from skorch.callbacks import (
+    Callback, EarlyStopping, GradientNormClipping, LRScheduler, ProgressBar,
+)
 from skorch.helper import predefined_split
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.model_selection import train_test_split
@@ -22,6 +24,12 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from ._cpu import flush_denormal, share_threads
 from ._data import BatchIterator, check_sequences
 from ._module import POOLINGS, LSTMNet
+from ._net import CosineLR
+
+# max_epochs="auto": enough epochs for this many optimizer steps, and at
+# least this many epochs (accuracy study, README).
+AUTO_STEPS = 2000
+AUTO_MIN_EPOCHS = 100
 
 OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -43,7 +51,8 @@ PARAMETER_CONSTRAINTS = {
     "lr": [Interval(Real, 0, None, closed="neither")],
     "weight_decay": [Interval(Real, 0, None, closed="left")],
     "batch_size": [Interval(Integral, 1, None, closed="left")],
-    "max_epochs": [Interval(Integral, 1, None, closed="left")],
+    "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+    "lr_schedule": [StrOptions({"cosine", "constant"})],
     "dtype": [StrOptions({"float32", "float64"})],
     "gradient_clip": [Interval(Real, 0, None, closed="neither"), None],
     "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
@@ -110,7 +119,10 @@ class BaseLSTMSequence(BaseEstimator):
             train, valid = data, None
         else:
             train, valid = self._split(data, rng)
-        net = self._build_net(data.n_features, data.values.dtype, hidden_sizes, valid)
+        net = self._build_net(
+            data.n_features, data.values.dtype, hidden_sizes, valid,
+            max_epochs=self._epochs(len(train)), schedule=epochs is None,
+        )
         seed = int(rng.randint(np.iinfo(np.int32).max))
         with torch.random.fork_rng(devices=self._cuda_devices(net.device)):
             # Only the generators in use: torch.manual_seed would also queue
@@ -150,6 +162,14 @@ class BaseLSTMSequence(BaseEstimator):
         many = len(data) > self.net_.batch_size and self.net_.device == "cpu"
         with _cpu_settings(enabled=many):
             outputs = self.net_.logits(data)
+        if not bool(torch.isfinite(outputs).all()):
+            raise ValueError(
+                "The network's outputs for X are not finite (NaN or infinite): "
+                "its weights or activations overflow the floating-point range, "
+                "typically after training with too large an lr (this model: "
+                f"{self.lr:g}). Refit with a lower lr, or scale X (e.g. with "
+                "SequenceScaler) if it holds extreme values."
+            )
         return outputs.double().cpu()
 
     def __sklearn_is_fitted__(self):
@@ -195,6 +215,24 @@ class BaseLSTMSequence(BaseEstimator):
                 "optimizer must be 'adam', 'adamw', 'rmsprop', 'sgd' or a subclass "
                 f"of torch.optim.Optimizer, got {self.optimizer!r}."
             )
+        own = [cb[-1] if isinstance(cb, tuple) else cb for cb in self.callbacks or []]
+        for item, cb in zip(self.callbacks or [], own):
+            named = not isinstance(item, tuple) or (len(item) == 2 and isinstance(item[0], str))
+            is_callback = isinstance(cb, Callback) or (
+                isinstance(cb, type) and issubclass(cb, Callback)
+            )
+            if not (named and is_callback):
+                raise ValueError(
+                    "callbacks must be a list of skorch callbacks or (name, "
+                    f"callback) pairs, e.g. [('log', EpochScoring('accuracy'))]; "
+                    f"got {item!r}."
+                )
+        if self.lr_schedule == "cosine" and any(isinstance(cb, LRScheduler) for cb in own):
+            raise ValueError(
+                "callbacks include an LRScheduler, which would fight the built-in "
+                "lr_schedule='cosine' over the learning rate. Set "
+                "lr_schedule='constant' to use your own schedule."
+            )
         if self.early_stopping and self.validation_fraction is None:
             raise ValueError(
                 "early_stopping=True watches the validation loss, so it needs a "
@@ -239,7 +277,21 @@ class BaseLSTMSequence(BaseEstimator):
     def _cuda_devices(device):
         return [torch.cuda.current_device()] if device == "cuda" else []
 
-    def _build_net(self, n_features, dtype, hidden_sizes, valid, device=None):
+    def _epochs(self, n_train):
+        """Return the number of epochs of a fit on ``n_train`` sequences.
+
+        ``"auto"``: at least ``AUTO_STEPS`` optimizer steps (small training
+        sets need many passes), and at least ``AUTO_MIN_EPOCHS`` passes.
+        """
+        if self.max_epochs != "auto":
+            return self.max_epochs
+        batches = -(-n_train // self.batch_size)
+        return max(AUTO_MIN_EPOCHS, -(-AUTO_STEPS // batches))
+
+    def _build_net(
+        self, n_features, dtype, hidden_sizes, valid, device=None, max_epochs=1,
+        schedule=False,
+    ):
         optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
         optimizer_params = {}
         if self.weight_decay or optimizer in OPTIMIZERS.values():
@@ -260,13 +312,13 @@ class BaseLSTMSequence(BaseEstimator):
             criterion=criterion,
             optimizer=optimizer,
             lr=self.lr,
-            max_epochs=self.max_epochs,
+            max_epochs=max_epochs,
             batch_size=self.batch_size,
             iterator_train=BatchIterator,
             iterator_train__shuffle=True,
             iterator_valid=BatchIterator,
             train_split=None if valid is None else predefined_split(valid),
-            callbacks=self._net_callbacks(has_validation=valid is not None),
+            callbacks=self._net_callbacks(valid is not None, schedule),
             predict_nonlinearity=None,
             verbose=int(self.verbose > 0),
             device=self._resolve_device() if device is None else device,
@@ -286,8 +338,10 @@ class BaseLSTMSequence(BaseEstimator):
         self.net_ = net
         self.history_ = net.history
 
-    def _net_callbacks(self, has_validation):
+    def _net_callbacks(self, has_validation, schedule):
         callbacks = []
+        if schedule and self.lr_schedule == "cosine":
+            callbacks.append(("lr_schedule", CosineLR()))
         if self.gradient_clip is not None:
             callbacks.append(("gradient_clip", GradientNormClipping(self.gradient_clip)))
         if self.early_stopping and has_validation:

@@ -22,7 +22,7 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
 
     Parameters
     ----------
-    hidden_size : int or tuple of int, default=64
+    hidden_size : int or tuple of int, default=32
         Units per LSTM layer (per direction). A tuple gives one layer per
         entry, e.g. ``(128, 64)``.
     num_layers : int, default=1
@@ -36,26 +36,36 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         How the per-step outputs of the last layer become one vector: their
         mean and maximum over time side by side, either alone, or the final
         hidden state of each direction. Padding never enters any of them.
-    conv_channels : tuple of int or None, default=None
+    conv_channels : tuple of int or None, default=(32, 64, 32)
         A convolutional block beside the LSTM, as in LSTM-FCN: one
         ``Conv1d`` (kernels 8, 5, then 3), batch norm and ReLU per entry,
         e.g. ``(128, 256, 128)``, averaged over the real time steps and
         joined to the LSTM's pooled output before the linear layer. It reads
-        local shapes that an LSTM learns slowly. None: LSTM only. Batch
-        norm normalises with each training batch's statistics, so with the
-        block, integer sample weights are no longer exactly equivalent to
-        repeated samples.
+        local shapes that an LSTM learns slowly. None: LSTM only. The batch
+        norm's training statistics cover the real steps only, each sequence
+        weighed by its sample weight, so an integer weight still counts as
+        repeating the sequence.
     optimizer : {"adam", "adamw", "rmsprop", "sgd"} or torch.optim.Optimizer \
             subclass, default="adam"
         The optimizer; ``"sgd"`` uses momentum 0.9.
     lr : float, default=3e-3
-        Learning rate.
+        Learning rate (the peak of the schedule).
+    lr_schedule : {"cosine", "constant"}, default="cosine"
+        ``"cosine"`` lowers the learning rate from ``lr`` to 0 along a half
+        cosine, step by step, over the ``max_epochs`` of a ``fit``: large
+        steps early, fine ones at the end, so the final weights do not
+        depend much on where the last few noisy steps left them.
+        ``"constant"`` keeps ``lr``. ``partial_fit`` always trains at
+        ``lr``.
     weight_decay : float, default=0.0
         L2 penalty (decoupled for ``"adamw"``).
     batch_size : int, default=32
         Sequences per mini-batch, in training and prediction.
-    max_epochs : int, default=100
+    max_epochs : int or "auto", default="auto"
         Number of passes over the training data (fewer with early stopping).
+        ``"auto"``: enough passes for 2000 optimizer steps, and at least 100;
+        small training sets need many passes (36 sequences of batch 32 get
+        1000 epochs, 10,000 sequences 100).
     dtype : {"float32", "float64"}, default="float32"
         Floating-point type of the weights and computations. float64 is
         slower but rounds far less, e.g. for inputs of a large dynamic range.
@@ -158,18 +168,19 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
 
     def __init__(
         self,
-        hidden_size=64,
+        hidden_size=32,
         *,
         num_layers=1,
         bidirectional=True,
         dropout=0.0,
         pooling="mean_max",
-        conv_channels=None,
+        conv_channels=(32, 64, 32),
         optimizer="adam",
         lr=3e-3,
+        lr_schedule="cosine",
         weight_decay=0.0,
         batch_size=32,
-        max_epochs=100,
+        max_epochs="auto",
         dtype="float32",
         gradient_clip=1.0,
         validation_fraction=None,
@@ -190,6 +201,7 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         self.conv_channels = conv_channels
         self.optimizer = optimizer
         self.lr = lr
+        self.lr_schedule = lr_schedule
         self.weight_decay = weight_decay
         self.batch_size = batch_size
         self.max_epochs = max_epochs

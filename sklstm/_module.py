@@ -84,24 +84,28 @@ class LSTMNet(nn.Module):
         channels_in = n_features
         for i, channels in enumerate(conv_channels):
             kernel = _CONV_KERNELS[min(i, len(_CONV_KERNELS) - 1)]
-            self.convs.append(nn.Sequential(
+            self.convs.append(nn.ModuleList([
                 # "same" padding, spelled out: torch warns about even kernels.
-                nn.ConstantPad1d(((kernel - 1) // 2, kernel // 2), 0.0),
-                nn.Conv1d(channels_in, channels, kernel, dtype=dtype),
-                nn.BatchNorm1d(channels, dtype=dtype),
-                nn.ReLU(),
-            ))
+                nn.Sequential(
+                    nn.ConstantPad1d(((kernel - 1) // 2, kernel // 2), 0.0),
+                    nn.Conv1d(channels_in, channels, kernel, dtype=dtype),
+                ),
+                SequenceBatchNorm(channels, dtype=dtype),
+            ]))
             channels_in = channels
         if conv_channels:
             pooled_size += channels_in
         self.head = nn.Linear(pooled_size, n_outputs, dtype=dtype)
 
-    def forward(self, x, lengths=None):
+    def forward(self, x, lengths=None, sample_weight=None):
         """Return logits of shape ``(batch, n_outputs)``.
 
         ``lengths`` is None when every sequence fills all ``x.shape[1]``
         steps, else an int64 tensor; positions of ``x`` at or beyond a
         sequence's length are padding and never influence its output.
+        ``sample_weight`` (training only, None: equal weights) weighs each
+        sequence in the batch statistics of the convolutional block's batch
+        norm, as the loss weighs it.
         """
         n_steps = x.shape[1]
         if lengths is not None and bool((lengths == n_steps).all()):
@@ -130,10 +134,11 @@ class LSTMNet(nn.Module):
             seq = out
         pooled = self._pool(seq, finals, lengths, mask)
         if len(self.convs):
-            pooled = torch.cat([pooled, self._convolve(x, lengths, mask)], dim=1)
+            conv = self._convolve(x, lengths, mask, sample_weight)
+            pooled = torch.cat([pooled, conv], dim=1)
         return self.head(self._drop(pooled))
 
-    def _convolve(self, x, lengths, mask):
+    def _convolve(self, x, lengths, mask, sample_weight):
         """The convolutional block's mean over each sequence's real steps.
 
         Padding is zeroed before each convolution, so a real step near a
@@ -142,8 +147,8 @@ class LSTMNet(nn.Module):
         """
         h = x.transpose(1, 2)  # (batch, channels, steps)
         keep = None if mask is None else mask[:, None, :].to(x.dtype)
-        for block in self.convs:
-            h = block(h if keep is None else h * keep)
+        for conv, norm in self.convs:
+            h = torch.relu(norm(conv(h if keep is None else h * keep), keep, sample_weight))
         if keep is None:
             return h.mean(dim=2)
         return (h * keep).sum(dim=2) / lengths[:, None].to(h.dtype)
@@ -176,6 +181,42 @@ class LSTMNet(nn.Module):
                 seq = seq.masked_fill(~mask[:, :, None], float("-inf"))
             parts.append(seq.amax(dim=1))
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+
+
+class SequenceBatchNorm(nn.BatchNorm1d):
+    """Batch norm over the real steps of a batch, each sequence weighed.
+
+    In training, the statistics of each channel are the weighted mean and
+    variance over the real (unpadded) steps of all sequences, a sequence
+    weighing its sample weight: a weight of 2 counts as the sequence twice,
+    as in the loss, and padding counts not at all. Without padding and
+    weights this is ``nn.BatchNorm1d``. In evaluation, the running
+    statistics are used, as in ``nn.BatchNorm1d``.
+    """
+
+    def forward(self, h, keep=None, sample_weight=None):
+        if not self.training:
+            return super().forward(h)
+        update = self.track_running_stats
+        if sample_weight is not None and not bool((sample_weight > 0).any()):
+            # Sequences of zero weight have no say in the loss, nor here.
+            sample_weight, update = None, False
+        if keep is None and sample_weight is None and update and h.shape[0] * h.shape[2] > 1:
+            return super().forward(h)
+        w = h.new_ones(1, 1, h.shape[2]) if keep is None else keep
+        if sample_weight is not None:
+            w = w * sample_weight.to(h.device, h.dtype)[:, None, None]
+        count = w.sum().expand(1)  # steps that count, weighted
+        mean = (h * w).sum(dim=(0, 2)) / count
+        centered = h - mean[:, None]
+        var = (centered.square() * w).sum(dim=(0, 2)) / count
+        if update:  # nn.BatchNorm1d's update; one value has no unbiased variance
+            with torch.no_grad():
+                self.running_mean.lerp_(mean, self.momentum)
+                self.running_var.lerp_(var * count / (count - 1).clamp_min(1), self.momentum)
+                self.num_batches_tracked += 1
+        scale = self.weight * torch.rsqrt(var + self.eps)
+        return centered * scale[:, None] + self.bias[:, None]
 
 
 _CONV_KERNELS = (8, 5, 3)  # LSTM-FCN's, then 3 for any further layer

@@ -42,6 +42,31 @@ class ValidAccuracy(Callback):
             net.history.record("valid_acc", self.correct_ / self.total_)
 
 
+class CosineLR(Callback):
+    """Anneal the learning rate along a half cosine, from lr to 0, batch by batch.
+
+    The schedule spans ``max_epochs`` epochs of the training set passed to
+    ``on_train_begin``; early stopping may end it sooner.
+    """
+
+    def on_train_begin(self, net, X=None, **kwargs):
+        batches = -(-len(X) // net.batch_size)
+        self.total_steps_ = max(1, net.max_epochs * batches)
+        self.step_ = 0
+        self.base_lrs_ = [group["lr"] for group in net.optimizer_.param_groups]
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if not training:
+            return
+        factor = 0.5 * (1.0 + math.cos(math.pi * min(self.step_ / self.total_steps_, 1.0)))
+        for group, base in zip(net.optimizer_.param_groups, self.base_lrs_):
+            group["lr"] = base * factor
+        self.step_ += 1
+
+    def on_epoch_end(self, net, **kwargs):
+        net.history.record("lr", net.optimizer_.param_groups[0]["lr"])
+
+
 class SequenceNet(NeuralNet):
     """NeuralNet whose batches are ``({"x", "lengths"}, (y, weight))``.
 
@@ -159,7 +184,7 @@ class SequenceNet(NeuralNet):
     def train_step_single(self, batch, **fit_params):
         X, y = batch
         self._ensure_mode(training=True)
-        y_pred = self.infer(X)
+        y_pred = self.infer(X, sample_weight=y[1])  # batch norm weighs samples too
         loss = self.get_loss(y_pred, y, X=X, training=True)
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
@@ -202,8 +227,8 @@ class SequenceNet(NeuralNet):
     def _to_device(self, tensor):
         return tensor if self.device == "cpu" else tensor.to(self.device)
 
-    def infer(self, x, **fit_params):
-        return self.module_(self._to_device(x["x"]), x["lengths"])
+    def infer(self, x, sample_weight=None, **fit_params):
+        return self.module_(self._to_device(x["x"]), x["lengths"], sample_weight)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y, weight = y_true

@@ -45,10 +45,10 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         ``Conv1d`` (kernels 8, 5, then 3), batch norm and ReLU per entry,
         e.g. ``(128, 256, 128)``, averaged over the real time steps and
         joined to the LSTM's pooled output before the linear layer. It reads
-        local shapes that an LSTM learns slowly. None: LSTM only. Batch
-        norm normalises with each training batch's statistics, so with the
-        block, integer sample weights are no longer exactly equivalent to
-        repeated samples.
+        local shapes that an LSTM learns slowly. None: LSTM only. The batch
+        norm's training statistics cover the real steps only, each sequence
+        weighed by its sample weight, so an integer weight still counts as
+        repeating the sequence.
     loss : {"squared_error", "absolute_error", "huber"}, \
             default="squared_error"
         The loss per target, averaged over targets and samples: the mean
@@ -60,13 +60,23 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
             subclass, default="adam"
         The optimizer; ``"sgd"`` uses momentum 0.9.
     lr : float, default=3e-3
-        Learning rate.
+        Learning rate (the peak of the schedule).
+    lr_schedule : {"cosine", "constant"}, default="constant"
+        ``"cosine"`` lowers the learning rate from ``lr`` to 0 along a half
+        cosine, step by step, over the ``max_epochs`` of a ``fit``: large
+        steps early, fine ones at the end, so the final weights do not
+        depend much on where the last few noisy steps left them.
+        ``"constant"`` keeps ``lr``. ``partial_fit`` always trains at
+        ``lr``.
     weight_decay : float, default=0.0
         L2 penalty (decoupled for ``"adamw"``).
     batch_size : int, default=32
         Sequences per mini-batch, in training and prediction.
-    max_epochs : int, default=100
+    max_epochs : int or "auto", default=100
         Number of passes over the training data (fewer with early stopping).
+        ``"auto"``: enough passes for 2000 optimizer steps, and at least 100;
+        small training sets need many passes (36 sequences of batch 32 get
+        1000 epochs, 10,000 sequences 100).
     dtype : {"float32", "float64"}, default="float32"
         Floating-point type of the weights and computations.
     gradient_clip : float or None, default=1.0
@@ -167,6 +177,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         loss="squared_error",
         optimizer="adam",
         lr=3e-3,
+        lr_schedule="constant",
         weight_decay=0.0,
         batch_size=32,
         max_epochs=100,
@@ -190,6 +201,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         self.loss = loss
         self.optimizer = optimizer
         self.lr = lr
+        self.lr_schedule = lr_schedule
         self.weight_decay = weight_decay
         self.batch_size = batch_size
         self.max_epochs = max_epochs

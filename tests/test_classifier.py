@@ -11,6 +11,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_sco
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+import sklstm._base
 from sklstm import LSTMSequenceClassifier
 
 FAST = dict(hidden_size=8, max_epochs=5, random_state=0)
@@ -142,9 +143,11 @@ def test_seed_design_lstm64_softmax_adam(seq3d):
     X, y = seq3d
     clf = LSTMSequenceClassifier(
         hidden_size=64, bidirectional=False, pooling="last", optimizer="adam",
-        max_epochs=30, random_state=0,
+        max_epochs=30, random_state=0, conv_channels=None,
+        lr_schedule="constant",
     ).fit(X, y)
     assert _lstm_layers(clf) == [(64, False)]
+    assert len(clf.net_.module_.convs) == 0
     assert isinstance(clf.net_.optimizer_, torch.optim.Adam)
     assert clf.score(X, y) > 0.9
 
@@ -153,7 +156,8 @@ def test_seed_design_stacked_lstm_with_dropout(seq3d):
     X, y = seq3d
     clf = LSTMSequenceClassifier(
         hidden_size=(128, 64), bidirectional=False, dropout=0.2, batch_size=32,
-        pooling="last", max_epochs=30, random_state=0,
+        pooling="last", max_epochs=30, random_state=0, conv_channels=None,
+        lr_schedule="constant",
     ).fit(X, y)
     assert _lstm_layers(clf) == [(128, False), (64, False)]
     assert clf.net_.module_.dropout.p == 0.2
@@ -167,6 +171,7 @@ def test_seed_design_bilstm_rmsprop_validation_split(seq3d):
     clf = LSTMSequenceClassifier(
         hidden_size=(64, 32), bidirectional=True, optimizer="rmsprop",
         validation_fraction=0.2, pooling="last", max_epochs=30, random_state=0,
+        conv_channels=None, lr_schedule="constant",
     ).fit(X, y)
     assert _lstm_layers(clf) == [(64, True), (32, True)]
     assert isinstance(clf.net_.optimizer_, torch.optim.RMSprop)
@@ -222,7 +227,7 @@ def test_interrupted_training_leaves_a_usable_model(seq3d):
 def test_clone_gives_unfitted_copy_with_copied_callbacks(seq3d):
     X, y = seq3d
     marker = LRScheduler(policy="StepLR", step_size=1)
-    clf = LSTMSequenceClassifier(callbacks=[marker], **FAST).fit(X, y)
+    clf = LSTMSequenceClassifier(callbacks=[marker], lr_schedule="constant", **FAST).fit(X, y)
     twin = clone(clf)
     assert not hasattr(twin, "net_")
     assert twin.get_params()["hidden_size"] == 8
@@ -258,7 +263,12 @@ def test_validation_split_is_stratified(ragged):
 
 def test_early_stopping_restores_the_best_weights(seq3d):
     X, y = seq3d
-    params = dict(hidden_size=8, lr=0.05, validation_fraction=0.25, random_state=0)
+    # A constant lr: with the cosine schedule, a fit of fewer epochs would
+    # anneal faster and reach other weights.
+    params = dict(
+        hidden_size=8, lr=0.05, lr_schedule="constant", validation_fraction=0.25,
+        random_state=0,
+    )
     clf = LSTMSequenceClassifier(
         early_stopping=True, n_iter_no_change=3, max_epochs=200, **params
     ).fit(X, y)
@@ -309,10 +319,65 @@ def test_device_cuda_without_cuda_is_a_clear_error(seq3d, monkeypatch):
 def test_extra_callbacks_run_and_the_passed_ones_stay_untouched(seq3d):
     X, y = seq3d
     scheduler = LRScheduler(policy="StepLR", step_size=1, gamma=0.5)
-    clf = LSTMSequenceClassifier(lr=0.01, callbacks=[scheduler], **FAST).fit(X, y)
+    clf = LSTMSequenceClassifier(
+        lr=0.01, lr_schedule="constant", callbacks=[scheduler], **FAST
+    ).fit(X, y)
     lr_now = clf.net_.optimizer_.param_groups[0]["lr"]
     assert lr_now == pytest.approx(0.01 * 0.5**5)
     assert not hasattr(scheduler, "lr_scheduler_")  # the copy was used
+
+
+@pytest.mark.parametrize("callbacks", [
+    ["not a callback"], [("name",)], [(1, Callback())], [int], [("a", Callback(), 3)],
+])
+def test_callbacks_that_are_not_callbacks_are_a_clear_error(seq3d, callbacks):
+    X, y = seq3d
+    with pytest.raises(ValueError, match="callbacks must be a list of skorch callbacks"):
+        LSTMSequenceClassifier(callbacks=callbacks, **FAST).fit(X, y)
+
+
+def test_an_own_lr_scheduler_needs_the_constant_schedule(seq3d):
+    X, y = seq3d
+    scheduler = LRScheduler(policy="StepLR", step_size=1, gamma=0.5)
+    clf = LSTMSequenceClassifier(callbacks=[("steps", scheduler)], **FAST)
+    with pytest.raises(ValueError, match="lr_schedule='constant'"):
+        clf.fit(X, y)
+
+
+def test_cosine_schedule_anneals_the_lr_to_zero_step_by_step(seq3d):
+    X, y = seq3d  # 48 sequences: 3 batches of 16 per epoch
+    clf = LSTMSequenceClassifier(lr=0.01, batch_size=16, **FAST).fit(X, y)
+    total = 5 * 3
+    expected = [
+        0.005 * (1 + np.cos(np.pi * (3 * epoch + 2) / total)) for epoch in range(5)
+    ]  # the lr of each epoch's last step
+    np.testing.assert_allclose(clf.history_[:, "lr"], expected, rtol=1e-12)
+    assert clf.history_[0, "lr"] < 0.01 and clf.history_[-1, "lr"] < 1e-3
+    # partial_fit trains at lr: the schedule belongs to a whole fit.
+    clf.partial_fit(X, y)
+    assert clf.net_.optimizer_.param_groups[0]["lr"] == 0.01
+    assert "lr" not in clf.history_[-1]
+    constant = LSTMSequenceClassifier(lr=0.01, lr_schedule="constant", **FAST).fit(X, y)
+    assert constant.net_.optimizer_.param_groups[0]["lr"] == 0.01
+    assert not np.allclose(constant.predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.parametrize("n_train, batch_size, epochs", [
+    (36, 32, 1000), (40, 16, 667), (270, 32, 223), (10_000, 32, 100), (64_001, 32, 100),
+])
+def test_auto_epochs_give_2000_steps_and_at_least_100_epochs(n_train, batch_size, epochs):
+    clf = LSTMSequenceClassifier(batch_size=batch_size)
+    assert clf._epochs(n_train) == epochs
+    assert LSTMSequenceClassifier(max_epochs=7)._epochs(n_train) == 7
+
+
+def test_auto_epochs_count_the_training_split(seq3d, monkeypatch):
+    X, y = seq3d  # 48 sequences, 36 for training after the split
+    monkeypatch.setattr(sklstm._base, "AUTO_STEPS", 20)  # a short fit
+    monkeypatch.setattr(sklstm._base, "AUTO_MIN_EPOCHS", 1)
+    clf = LSTMSequenceClassifier(hidden_size=4, batch_size=12, random_state=0)
+    assert clf.fit(X, y).n_iter_ == 5  # 4 batches per epoch
+    assert clf.set_params(validation_fraction=0.25).fit(X, y).n_iter_ == 7  # 3 batches
 
 
 def test_verbose_levels(seq3d, capsys):
@@ -409,12 +474,14 @@ def test_convolutional_block_beside_the_lstm(seq3d):
     clf = LSTMSequenceClassifier(
         hidden_size=8, conv_channels=(6, 10, 4, 5), max_epochs=2, random_state=0
     ).fit(X, y)
-    convs = [block[1] for block in clf.net_.module_.convs]
+    convs = [conv[1] for conv, _ in clf.net_.module_.convs]
     assert [c.kernel_size[0] for c in convs] == [8, 5, 3, 3]
     assert [c.out_channels for c in convs] == [6, 10, 4, 5]
     # The head reads the LSTM's mean and max (2 x 2 x 8) and the block's mean.
     assert clf.net_.module_.head.in_features == 32 + 5
-    assert LSTMSequenceClassifier(hidden_size=8, max_epochs=1).fit(X, y).net_.module_.head.in_features == 32
+    lstm_only = LSTMSequenceClassifier(hidden_size=8, conv_channels=None, max_epochs=1)
+    assert lstm_only.fit(X, y).net_.module_.head.in_features == 32
+    assert len(lstm_only.net_.module_.convs) == 0
     # A table of univariate sequences, and sequences shorter than a kernel.
     clf.fit(X[:, :3, 0], y)
     assert clf.predict_proba(X[:4, :3, 0]).shape == (4, 2)

@@ -26,7 +26,7 @@ import sklstm._data
 from sklstm import LSTMSequenceClassifier, SlidingWindowTransformer
 from sklstm._data import Sequences, check_sequences
 from sklstm._cpu import flush_denormal, is_flushing, on_every_thread
-from sklstm._module import POOLINGS, LSTMNet
+from sklstm._module import POOLINGS, LSTMNet, SequenceBatchNorm
 from sklstm._net import SequenceNet
 
 # -- the network: dense masked LSTM against packed sequences ------------------
@@ -153,6 +153,7 @@ def test_length_sorted_prediction_matches_unsorted(ragged):
     clf = LSTMSequenceClassifier(hidden_size=6, max_epochs=2, batch_size=8, random_state=0)
     clf.fit(X, y)
     _, data = check_sequences(clf, X, reset=False, layout="sequences")
+    clf.net_.module_.eval()  # batch norm's running statistics
     unsorted = torch.cat([
         clf.net_.module_(Xb["x"], Xb["lengths"]) for Xb, _ in sklstm._data.BatchIterator(data, 8)
     ])
@@ -274,12 +275,15 @@ class SkorchLoopNet(SequenceNet):
     validation_step = NeuralNet.validation_step
 
 
-def test_lean_training_loop_matches_skorch_loop(ragged, monkeypatch):
+@pytest.mark.parametrize("schedule", [
+    dict(lr_schedule="constant", callbacks=[LRScheduler("StepLR", step_size=1), ("mark", MarkBatch())]),
+    dict(lr_schedule="cosine", callbacks=[("mark", MarkBatch())]),
+], ids=["own-scheduler", "cosine"])
+def test_lean_training_loop_matches_skorch_loop(ragged, monkeypatch, schedule):
     X, y = ragged
     params = dict(
         hidden_size=6, dropout=0.3, validation_fraction=0.25, max_epochs=3,
-        batch_size=8, gradient_clip=0.5, random_state=0,
-        callbacks=[LRScheduler("StepLR", step_size=1), ("mark", MarkBatch())],
+        batch_size=8, gradient_clip=0.5, random_state=0, **schedule,
     )
     lean = LSTMSequenceClassifier(**params).fit(X, y)
     # skorch counts a batch with get_len(X); our X holds lengths=None.
@@ -437,3 +441,80 @@ def test_joblib_worker_processes_train_on_their_share_of_the_cores(seq3d):
         cloudpickle.unregister_pickle_by_value(this_module)
     threads = [dict(e.net_.callbacks_)["threads"].threads_ for e in result["estimator"]]
     assert threads == [max(1, joblib.cpu_count() // 2)] * 2
+
+
+# -- the convolutional block's batch norm ---------------------------------------
+
+def _batch(seed=0, n=5, channels=3, steps=7):
+    return torch.randn(n, channels, steps, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+
+
+def test_sequence_batch_norm_without_padding_or_weights_is_batch_norm1d():
+    h = _batch()
+    ours, torchs = SequenceBatchNorm(3, dtype=torch.float64), torch.nn.BatchNorm1d(3, dtype=torch.float64)
+    torch.testing.assert_close(ours(h), torchs(h), rtol=0, atol=0)
+    ours.eval(), torchs.eval()
+    torch.testing.assert_close(ours(h), torchs(h), rtol=0, atol=0)
+
+
+def test_sequence_batch_norm_weights_equal_repeated_sequences():
+    h = _batch()
+    weight = torch.tensor([2.0, 1.0, 0.0, 1.0, 3.0], dtype=torch.float64)
+    repeated = torch.repeat_interleave(h, weight.long(), dim=0)
+    ours, torchs = SequenceBatchNorm(3, dtype=torch.float64), torch.nn.BatchNorm1d(3, dtype=torch.float64)
+    out = ours(h, None, weight)
+    reference = torchs(repeated)
+    kept = weight > 0
+    torch.testing.assert_close(
+        torch.repeat_interleave(out[kept], weight[kept].long(), dim=0), reference,
+        rtol=0, atol=1e-14,
+    )
+    for name in ("running_mean", "running_var"):
+        torch.testing.assert_close(getattr(ours, name), getattr(torchs, name), rtol=0, atol=1e-15)
+
+
+def test_sequence_batch_norm_statistics_skip_padding():
+    h = _batch()
+    lengths = torch.tensor([7, 4, 7, 2, 5])
+    keep = (torch.arange(7) < lengths[:, None])[:, None, :].to(h.dtype)
+    ours, torchs = SequenceBatchNorm(3, dtype=torch.float64), torch.nn.BatchNorm1d(3, dtype=torch.float64)
+    out = ours(h, keep)
+    # Batch norm over the real steps alone, laid side by side as one sequence.
+    real = torch.cat([h[i, :, :n] for i, n in enumerate(lengths)], dim=1)[None]
+    reference = torchs(real)[0]
+    torch.testing.assert_close(
+        torch.cat([out[i, :, :n] for i, n in enumerate(lengths)], dim=1), reference,
+        rtol=0, atol=1e-14,
+    )
+    torch.testing.assert_close(ours.running_var, torchs.running_var, rtol=0, atol=1e-15)
+
+
+def test_training_outputs_do_not_depend_on_padding_in_the_batch():
+    # Training mode, batch statistics: a batch padded to 9 steps or to 20
+    # gives the same outputs for the same sequences.
+    torch.manual_seed(0)
+    net = LSTMNet(2, 3, hidden_sizes=(5,), bidirectional=True, conv_channels=(4, 6)).double()
+    x = torch.randn(3, 20, 2, dtype=torch.float64)
+    lengths = torch.tensor([9, 4, 6])
+    net.train()
+    short = net(x[:, :9], lengths)
+    long = net(torch.where(torch.arange(20)[None, :, None] < lengths[:, None, None], x, 7.0), lengths)
+    torch.testing.assert_close(short, long, rtol=0, atol=1e-12)
+
+
+def test_sequence_batch_norm_edge_batches():
+    norm = SequenceBatchNorm(3, dtype=torch.float64)
+    before = norm.running_mean.clone(), norm.running_var.clone()
+    # A batch whose sequences all weigh 0 changes no statistics.
+    out = norm(_batch(), None, torch.zeros(5, dtype=torch.float64))
+    assert bool(out.isfinite().all())
+    torch.testing.assert_close((norm.running_mean, norm.running_var), before)
+    assert int(norm.num_batches_tracked) == 0
+    # One value per channel (one sequence of one step): no error.
+    assert bool(norm(_batch(n=1, steps=1)).isfinite().all())
+
+
+def test_a_last_batch_of_one_single_step_sequence_trains(seq3d):
+    X, y = seq3d  # 48 sequences of 1 step: the last batch of 47 holds one
+    clf = LSTMSequenceClassifier(hidden_size=4, batch_size=47, max_epochs=2, random_state=0)
+    assert clf.fit(X[:, :1], y).predict_proba(X[:, :1]).shape == (48, 2)

@@ -38,6 +38,19 @@ def test_diverging_loss_stops_fit_with_an_error_naming_epoch_and_remedies(seq3d)
     np.testing.assert_array_equal(clf.predict_proba(X), before)
 
 
+def test_overflowing_outputs_are_an_error_not_nan_probabilities(seq3d):
+    X, y = seq3d
+    # One step of 1e30 leaves finite weights of about 1e30, whose
+    # activations overflow to inf and then NaN at prediction.
+    clf = LSTMSequenceClassifier(hidden_size=8, lr=1e30, max_epochs=1, batch_size=64)
+    clf.fit(X, y)
+    assert all(bool(p.isfinite().all()) for p in clf.net_.module_.parameters())
+    with pytest.raises(ValueError, match=r"not finite.*lr \(this model: 1e\+30\)"):
+        clf.predict_proba(X)
+    with pytest.raises(ValueError, match="not finite"):
+        clf.predict(X)
+
+
 def test_a_fit_refused_for_bad_input_keeps_the_earlier_model(seq3d):
     X, y = seq3d
     reg = LSTMSequenceRegressor(**FAST).fit(X, y.astype(float))
