@@ -38,7 +38,7 @@ from sklstm import LSTMSequenceClassifier
 CONFIGS = {
     # name: (bidirectional, pooling, gradient clipping, scale of the inputs)
     "LSTM + Linear": (False, "last", None, 1),
-    "defaults: biLSTM, mean+max, clip 1": (True, "mean_max", 1.0, 1),
+    "biLSTM, mean+max, clip 1": (True, "mean_max", 1.0, 1),
     "LSTM + Linear, inputs x100": (False, "last", None, 100),
 }
 
@@ -113,6 +113,8 @@ def sklstm_fit(X, y, *, hidden, bidirectional, pooling, clip, epochs, batch_size
         hidden,
         bidirectional=bidirectional,
         pooling=pooling,
+        conv_channels=None,
+        lr_schedule="constant",
         gradient_clip=clip,
         max_epochs=epochs,
         batch_size=batch_size,

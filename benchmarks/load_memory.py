@@ -71,8 +71,8 @@ def measure(case):
         optimizer.step()
 
     clf = LSTMSequenceClassifier(
-        HIDDEN, bidirectional=False, pooling="mean", max_epochs=1, batch_size=batch_size,
-        random_state=0,
+        HIDDEN, bidirectional=False, pooling="mean", conv_channels=None, max_epochs=1,
+        batch_size=batch_size, random_state=0,
     )
     # Warm-up: libraries and kernels are loaded and set up once per process.
     one_step()

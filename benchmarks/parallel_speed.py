@@ -32,7 +32,8 @@ def main(argv=None):
     args = parse_args(__doc__, argv, samples=1024, epochs=4, repeats=5)
     X, y = sequence_data(args.samples, 50, 8)
     clf = LSTMSequenceClassifier(
-        64, bidirectional=False, pooling="last", max_epochs=args.epochs,
+        64, bidirectional=False, pooling="last", conv_channels=None,
+        lr_schedule="constant", max_epochs=args.epochs,
         callbacks=[("threads", ThreadCount())], random_state=0,
     )
     threads = {}

@@ -30,7 +30,7 @@ from sklstm import LSTMSequenceClassifier
 MODELS = {
     # name: (bidirectional, pooling)
     "LSTM + Linear": (False, "last"),
-    "defaults: biLSTM, mean+max": (True, "mean_max"),
+    "biLSTM, mean+max": (True, "mean_max"),
 }
 
 
@@ -58,7 +58,7 @@ def main(argv=None):
     for name, (bidirectional, pooling) in MODELS.items():
         for batch_size in (32, 256):
             clf = LSTMSequenceClassifier(
-                args.hidden, bidirectional=bidirectional, pooling=pooling,
+                args.hidden, bidirectional=bidirectional, pooling=pooling, conv_channels=None,
                 batch_size=batch_size, max_epochs=1, random_state=0,
             ).fit(X, y)
             module = clf.net_.module_

@@ -113,7 +113,8 @@ def main(argv=None):
 
     def sklstm_fit(X):
         return LSTMSequenceClassifier(
-            args.hidden, bidirectional=False, pooling="last", gradient_clip=None,
+            args.hidden, bidirectional=False, pooling="last", conv_channels=None,
+            lr_schedule="constant", gradient_clip=None,
             max_epochs=args.epochs, batch_size=args.batch_size, random_state=0,
         ).fit(X, y)
 

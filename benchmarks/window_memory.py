@@ -83,8 +83,8 @@ def measure(n_rows, window_size, copy_windows):
         *steps,
         SequenceScaler(),
         LSTMSequenceClassifier(
-            hidden_size=8, bidirectional=False, max_epochs=1, batch_size=256,
-            random_state=0,
+            hidden_size=8, bidirectional=False, conv_channels=None, max_epochs=1,
+            batch_size=256, random_state=0,
         ),
     )
     pipe.fit(series[:2000], y[:2000]).predict_proba(series[:2000])  # warm-up

@@ -63,7 +63,7 @@ for name, model in models.items():
 #
 # Both learned models beat the majority class by 12 points; the week of
 # history adds little over the last day for tomorrow's rain in Seattle, so
-# the LSTM only matches the logistic regression here. (With the defaults,
-# 100 epochs of a 64-unit bidirectional LSTM on a few hundred windows, it
-# overfits the early folds: 0.66.) Windows pay off when the label depends on
+# the LSTM only matches the logistic regression here. (A 64-unit
+# bidirectional LSTM trained 100 epochs on a few hundred windows overfits
+# the early folds: 0.66.) Windows pay off when the label depends on
 # patterns over time rather than on the latest values.
