@@ -32,7 +32,7 @@ Usage::
     python benchmarks/accuracy.py                  # all sets, 3 seeds
     python benchmarks/accuracy.py --datasets GunPoint ArrowHead --seeds 5
     python benchmarks/accuracy.py --param pooling=last --param lr=0.001
-    python benchmarks/accuracy.py --param "conv_channels=(64,128,64)" --min-steps 2000
+    python benchmarks/accuracy.py --param "conv_channels=(64,128,64)" --param hidden_size=64
 """
 
 import argparse
@@ -92,12 +92,8 @@ def load(name):
     return X_train, X_test, y_train, y_test
 
 
-def evaluate(name, seeds, params, min_steps=None):
+def evaluate(name, seeds, params):
     X_train, X_test, y_train, y_test = load(name)
-    if min_steps:  # a study knob: train at least this many optimizer steps
-        clf = LSTMSequenceClassifier(**params)
-        batches = -(-len(y_train) // clf.batch_size)
-        params = {**params, "max_epochs": max(clf.max_epochs, -(-min_steps // batches))}
     scores, times = [], []
     for seed in range(seeds):
         clf = LSTMSequenceClassifier(random_state=seed, **params)
@@ -120,10 +116,6 @@ def main(argv=None):
         "--param", action="append", default=[], metavar="NAME=VALUE",
         help="an LSTMSequenceClassifier parameter to change (a Python literal)",
     )
-    parser.add_argument(
-        "--min-steps", type=int, default=None,
-        help="raise max_epochs per data set to train at least this many batches",
-    )
     args = parser.parse_args(argv)
     params = {}
     for item in args.param:
@@ -133,14 +125,13 @@ def main(argv=None):
         except (ValueError, SyntaxError):
             params[key] = value
     print(f"LSTMSequenceClassifier({', '.join(f'{k}={v!r}' for k, v in params.items())}), "
-          f"seeds 0-{args.seeds - 1}, official train/test splits"
-          + (f", at least {args.min_steps} training steps" if args.min_steps else ""))
+          f"seeds 0-{args.seeds - 1}, official train/test splits")
     header = ("data set", "kind", "train/test", "accuracy mean (min-max)", "fit s",
               "LSTM-FCN", "gap", "ROCKET", "plain LSTM")
     rows = []
     for name in args.datasets:
         kind, fcn, rocket, plain = DATASETS[name]
-        n_train, n_test, scores, times = evaluate(name, args.seeds, params, args.min_steps)
+        n_train, n_test, scores, times = evaluate(name, args.seeds, params)
         gap = None if fcn is None else scores.mean() - fcn
         rows.append((
             name, kind, f"{n_train}/{n_test}",
