@@ -161,8 +161,8 @@ class BaseLSTMSequence(BaseEstimator):
         # Flushing and sharing cost about 0.1 ms: worth it beyond one batch.
         many = len(data) > self.net_.batch_size and self.net_.device == "cpu"
         with _cpu_settings(enabled=many):
-            outputs = self.net_.logits(data)
-        if not bool(torch.isfinite(outputs).all()):
+            outputs = self.net_.logits(data).double().cpu()
+        if not np.isfinite(outputs.numpy()).all():  # a fifth of torch's cost here
             raise ValueError(
                 "The network's outputs for X are not finite (NaN or infinite): "
                 "its weights or activations overflow the floating-point range, "
@@ -170,7 +170,7 @@ class BaseLSTMSequence(BaseEstimator):
                 f"{self.lr:g}). Refit with a lower lr, or scale X (e.g. with "
                 "SequenceScaler) if it holds extreme values."
             )
-        return outputs.double().cpu()
+        return outputs
 
     def __sklearn_is_fitted__(self):
         # What check_is_fitted would find among the attributes, found faster.

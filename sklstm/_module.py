@@ -206,7 +206,7 @@ class SequenceBatchNorm(nn.BatchNorm1d):
         w = h.new_ones(1, 1, h.shape[2]) if keep is None else keep
         if sample_weight is not None:
             w = w * sample_weight.to(h.device, h.dtype)[:, None, None]
-        count = w.sum().expand(1)  # steps that count, weighted
+        count = w.sum()  # steps that count, weighted
         mean = (h * w).sum(dim=(0, 2)) / count
         centered = h - mean[:, None]
         var = (centered.square() * w).sum(dim=(0, 2)) / count
