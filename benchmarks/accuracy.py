@@ -16,8 +16,25 @@ to published figures:
   exceptionally fast and accurate time series classification using random
   convolutional kernels", Data Mining and Knowledge Discovery 34,
   1454-1495;
+- FCN re-run: the FCN alone (LSTM-FCN's convolutional block, 128-256-128
+  filters), trained and evaluated by H. Ismail Fawaz, G. Forestier,
+  J. Weber, L. Idoumghar and P.-A. Muller (2019), "Deep learning for time
+  series classification: a review", Data Mining and Knowledge Discovery
+  33, 917-963: the mean over their repeated runs (hfawaz/dl-4-tsc,
+  results/results-uea-avg-std.csv and results-mts-avg-std.csv), each run
+  keeping the model of lowest training loss;
 - "plain LSTM": a last-hidden-state LSTM(64), Adam 1e-3, z-normalized
   input, measured on this project's machine (means of 5 seeds; issue 5).
+
+How the LSTM-FCN figures were chosen: the authors' training code of the
+time (titu1994/LSTM-FCN, utils/keras_utils.py) passed the test split as
+Keras' validation data and kept the epoch of best test accuracy
+(``ModelCheckpoint(monitor="val_acc")``), also lowering the lr on it; this
+was pointed out and changed in 2018 (titu1994/LSTM-FCN issue #7). The
+published figures are therefore the best test accuracy seen during
+training, an upper bound for a model trained without the test set. The
+FCN re-run column shows what a held-out protocol gives for the same
+convolutional block.
 
 The data: the UCR archive (H. A. Dau et al. (2019), "The UCR time series
 archive", IEEE/CAA Journal of Automatica Sinica 6(6), 1293-1305) and the
@@ -52,15 +69,15 @@ from sklstm.datasets._ts import read_ts
 AEON = "aeon==1.6.0"
 CACHE = Path(__file__).parent / ".cache"
 
-# name: (kind, published LSTM-FCN or MLSTM-FCN, ROCKET, plain LSTM)
+# name: (kind, published LSTM-FCN or MLSTM-FCN, FCN re-run, ROCKET, plain LSTM)
 DATASETS = {
-    "JapaneseVowels": ("multivariate, 12 channels, 7-29 steps", 0.99, None, 0.95),
-    "GunPoint": ("univariate, 150 steps", 1.000, 1.000, 0.57),
-    "ArrowHead": ("univariate, 251 steps", 0.897, 0.814, 0.39),
-    "ItalyPowerDemand": ("univariate, 24 steps", 0.962, 0.970, 0.96),
-    "OSULeaf": ("univariate, 427 steps", 0.983, 0.941, None),
-    "BasicMotions": ("multivariate, 6 channels, 100 steps", None, None, 0.73),
-    "PickupGestureWiimoteZ": ("univariate, 29-361 steps", None, None, None),
+    "JapaneseVowels": ("multivariate, 12 channels, 7-29 steps", 0.99, 0.993, None, 0.95),
+    "GunPoint": ("univariate, 150 steps", 1.000, 1.000, 1.000, 0.57),
+    "ArrowHead": ("univariate, 251 steps", 0.897, 0.843, 0.814, 0.39),
+    "ItalyPowerDemand": ("univariate, 24 steps", 0.962, 0.961, 0.970, 0.96),
+    "OSULeaf": ("univariate, 427 steps", 0.983, 0.977, 0.941, None),
+    "BasicMotions": ("multivariate, 6 channels, 100 steps", None, None, None, 0.73),
+    "PickupGestureWiimoteZ": ("univariate, 29-361 steps", None, None, None, None),
 }
 
 
@@ -127,17 +144,17 @@ def main(argv=None):
     print(f"LSTMSequenceClassifier({', '.join(f'{k}={v!r}' for k, v in params.items())}), "
           f"seeds 0-{args.seeds - 1}, official train/test splits")
     header = ("data set", "kind", "train/test", "accuracy mean (min-max)", "fit s",
-              "LSTM-FCN", "gap", "ROCKET", "plain LSTM")
+              "LSTM-FCN", "gap", "FCN re-run", "ROCKET", "plain LSTM")
     rows = []
     for name in args.datasets:
-        kind, fcn, rocket, plain = DATASETS[name]
+        kind, fcn, fcn_rerun, rocket, plain = DATASETS[name]
         n_train, n_test, scores, times = evaluate(name, args.seeds, params)
         gap = None if fcn is None else scores.mean() - fcn
         rows.append((
             name, kind, f"{n_train}/{n_test}",
             f"{scores.mean():.3f} ({scores.min():.3f}-{scores.max():.3f})",
             f"{times.mean():.1f}", fmt(fcn), "-" if gap is None else f"{gap:+.3f}",
-            fmt(rocket), fmt(plain),
+            fmt(fcn_rerun), fmt(rocket), fmt(plain),
         ))
         print(" | ".join(rows[-1]), flush=True)
     print()
