@@ -116,24 +116,34 @@ class SequenceNet(NeuralNet):
 
     def train_step(self, batch, **fit_params):
         # skorch's, without the step accumulator and, when no callback
-        # listens, without announcing the gradients.
+        # listens, without announcing the gradients. Optimizers that never
+        # call a closure more than once (Adam, SGD, ...) get none: the
+        # hand-written zero_grad / backward / step.
+        if type(self.optimizer_) in _CLOSURE_FREE and self._optimizers == ["optimizer"]:
+            self.optimizer_.zero_grad()
+            step = self._single_step_with_gradients(batch, **fit_params)
+            self.optimizer_.step()
+            return step
         steps = []
 
         def closure():
             self._zero_grad_optimizer()
-            step = self.train_step_single(batch, **fit_params)
-            steps.append(step)
-            if self._handlers("on_grad_computed"):
-                self.notify(
-                    "on_grad_computed",
-                    named_parameters=TeeGenerator(self.get_all_learnable_params()),
-                    batch=batch,
-                    training=True,
-                )
-            return step["loss"]
+            steps.append(self._single_step_with_gradients(batch, **fit_params))
+            return steps[-1]["loss"]
 
         self._step_optimizer(closure)
         return steps[0]  # the first, as skorch's (LBFGS evaluates several)
+
+    def _single_step_with_gradients(self, batch, **fit_params):
+        step = self.train_step_single(batch, **fit_params)
+        if self._handlers("on_grad_computed"):
+            self.notify(
+                "on_grad_computed",
+                named_parameters=TeeGenerator(self.get_all_learnable_params()),
+                batch=batch,
+                training=True,
+            )
+        return step
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
@@ -260,6 +270,10 @@ class RegressionNet(SequenceNet):
             return losses.mean()
         return self._weighted_mean(losses.mean(dim=1), weight)
 
+
+# Optimizers whose step calls a closure at most once, so that a closure
+# changes nothing (LBFGS calls it several times).
+_CLOSURE_FREE = {torch.optim.Adam, torch.optim.AdamW, torch.optim.RMSprop, torch.optim.SGD}
 
 # NeuralNet's event methods that do nothing (the others keep the history).
 _NET_NOOPS = {"on_train_begin", "on_train_end", "on_epoch_end", "on_batch_end", "on_grad_computed"}

@@ -308,6 +308,29 @@ def test_lean_training_loop_matches_skorch_loop(ragged, monkeypatch, schedule):
     np.testing.assert_allclose(lean.net_.logits(data), skorch_logits, rtol=0, atol=1e-6)
 
 
+class GradientCounter(Callback):
+    def initialize(self):
+        self.calls_ = 0
+        return self
+
+    def on_grad_computed(self, net, **kwargs):
+        self.calls_ += 1
+
+
+@pytest.mark.parametrize("optimizer, per_step", [("adam", 1), (torch.optim.LBFGS, 2)])
+def test_only_optimizers_that_evaluate_the_loss_again_get_a_closure(seq3d, optimizer, per_step):
+    """Adam steps once per batch without a closure; LBFGS still calls its closure often."""
+    X, y = seq3d
+    clf = LSTMSequenceClassifier(
+        hidden_size=4, conv_channels=None, lr=0.1, lr_schedule="constant", max_epochs=2,
+        batch_size=16, optimizer=optimizer, callbacks=[("count", GradientCounter())],
+    ).fit(X, y)
+    batches = sum(clf.history_[:, "train_batch_count"])
+    calls = dict(clf.net_.callbacks_)["count"].calls_
+    assert calls == batches if per_step == 1 else calls >= per_step * batches
+    assert np.isfinite(clf.history_[:, "train_loss"]).all()
+
+
 # -- denormals -------------------------------------------------------------------
 
 
