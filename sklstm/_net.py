@@ -121,7 +121,8 @@ class SequenceNet(NeuralNet):
         # hand-written zero_grad / backward / step.
         if type(self.optimizer_) in _CLOSURE_FREE and self._optimizers == ["optimizer"]:
             self.optimizer_.zero_grad()
-            step = self._single_step_with_gradients(batch, **fit_params)
+            with torch.enable_grad():  # as the optimizer runs a closure
+                step = self._single_step_with_gradients(batch, **fit_params)
             self.optimizer_.step()
             return step
         steps = []

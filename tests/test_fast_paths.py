@@ -17,6 +17,7 @@ import torch
 import cloudpickle
 from skorch import NeuralNet
 from skorch.callbacks import Callback, LRScheduler
+from sklearn.base import clone
 from sklearn.model_selection import cross_validate
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -324,11 +325,15 @@ def test_only_optimizers_that_evaluate_the_loss_again_get_a_closure(seq3d, optim
     clf = LSTMSequenceClassifier(
         hidden_size=4, conv_channels=None, lr=0.1, lr_schedule="constant", max_epochs=2,
         batch_size=16, optimizer=optimizer, callbacks=[("count", GradientCounter())],
+        random_state=0,
     ).fit(X, y)
     batches = sum(clf.history_[:, "train_batch_count"])
     calls = dict(clf.net_.callbacks_)["count"].calls_
     assert calls == batches if per_step == 1 else calls >= per_step * batches
     assert np.isfinite(clf.history_[:, "train_loss"]).all()
+    with torch.no_grad():  # a fit trains with gradients, whatever the caller's mode
+        again = clone(clf).fit(X, y)
+    assert again.history_[:, "train_loss"] == clf.history_[:, "train_loss"]
 
 
 # -- denormals -------------------------------------------------------------------
