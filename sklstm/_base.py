@@ -25,19 +25,12 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from ._cpu import flush_denormal, share_threads
 from ._data import BatchIterator, check_sequences
 from ._module import POOLINGS, LSTMNet
-from ._net import CosineLR
+from ._net import OPTIMIZERS, CosineLR
 
 # max_epochs="auto": enough epochs for this many optimizer steps, and at
 # least this many epochs (accuracy study, README).
 AUTO_STEPS = 2000
 AUTO_MIN_EPOCHS = 100
-
-OPTIMIZERS = {
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "rmsprop": torch.optim.RMSprop,
-    "sgd": torch.optim.SGD,
-}
 
 # The parameters of both estimators (the classifier adds class_weight, the
 # regressor loss).

@@ -272,9 +272,15 @@ class RegressionNet(SequenceNet):
         return self._weighted_mean(losses.mean(dim=1), weight)
 
 
-# Optimizers whose step calls a closure at most once, so that a closure
-# changes nothing (LBFGS calls it several times).
-_CLOSURE_FREE = {torch.optim.Adam, torch.optim.AdamW, torch.optim.RMSprop, torch.optim.SGD}
+# The optimizers the estimators name; each calls a step's closure at most
+# once, so that the step needs none (LBFGS calls it several times).
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "rmsprop": torch.optim.RMSprop,
+    "sgd": torch.optim.SGD,
+}
+_CLOSURE_FREE = frozenset(OPTIMIZERS.values())
 
 # NeuralNet's event methods that do nothing (the others keep the history).
 _NET_NOOPS = {"on_train_begin", "on_train_end", "on_epoch_end", "on_batch_end", "on_grad_computed"}
