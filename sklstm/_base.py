@@ -296,16 +296,10 @@ class BaseLSTMSequence(BaseEstimator):
         if optimizer in OPTIMIZERS.values() and _has_fused_kernel(optimizer, device):
             optimizer_params["optimizer__fused"] = True
         criterion, criterion_params = self._criterion()
+        module_params = self._module_params(n_features, dtype, hidden_sizes)
         return self._net_class(
             module=LSTMNet,
-            module__n_features=n_features,
-            module__n_outputs=self._n_outputs(),
-            module__hidden_sizes=hidden_sizes,
-            module__bidirectional=self.bidirectional,
-            module__dropout=self.dropout,
-            module__pooling=self.pooling,
-            module__conv_channels=tuple(self.conv_channels or ()),
-            module__dtype=getattr(torch, np.dtype(dtype).name),
+            **{f"module__{key}": value for key, value in module_params.items()},
             criterion=criterion,
             optimizer=optimizer,
             lr=self.lr,
@@ -323,12 +317,38 @@ class BaseLSTMSequence(BaseEstimator):
             **optimizer_params,
         )
 
-    def _restore_net(self, module_state, optimizer_state, history, device):
-        """Rebuild ``net_`` from saved state (for ``sklstm.load``)."""
-        n_features = 1 if self._layout == "table" else self.n_features_in_
-        net = self._build_net(n_features, self._dtype, self._check_params(), None, device)
+    def _module_params(self, n_features, dtype, hidden_sizes):
+        """The keyword arguments of ``LSTMNet`` for this estimator."""
+        return dict(
+            n_features=n_features,
+            n_outputs=self._n_outputs(),
+            hidden_sizes=hidden_sizes,
+            bidirectional=self.bidirectional,
+            dropout=self.dropout,
+            pooling=self.pooling,
+            conv_channels=tuple(self.conv_channels or ()),
+            dtype=getattr(torch, np.dtype(dtype).name),
+        )
+
+    def _n_step_features(self):
+        """Features per time step that the network reads."""
+        return 1 if self._layout == "table" else self.n_features_in_
+
+    def _initialized_net(self, device):
+        """A net for the fitted attributes, with initial weights (for ``sklstm.load``)."""
+        net = self._build_net(
+            self._n_step_features(), self._dtype, self._check_params(), None, device
+        )
         with torch.random.fork_rng(devices=[]):  # initial weights are replaced
             net.initialize()
+        return net
+
+    def _restore_net(self, module_state, optimizer_state, history, device):
+        """Rebuild ``net_`` from saved state (checked by ``sklstm.load``)."""
+        net = self._initialized_net(device)
+        self._adopt_net(net, module_state, optimizer_state, history)
+
+    def _adopt_net(self, net, module_state, optimizer_state, history):
         net.module_.load_state_dict(module_state)
         _load_optimizer_state(net.optimizer_, optimizer_state)
         net.history_ = history

@@ -1,34 +1,58 @@
-"""Saving and loading models as data: nothing in a model file can run code.
+"""Saving and loading models as data: nothing in a model file can steer ``load``.
 
 ``pickle`` (and ``torch.load`` without ``weights_only=True``) rebuilds
 objects by calling whatever the file names, so loading a file from someone
-else can run any code. A file written by ``save`` is a safetensors file: a
-JSON header followed by raw array bytes. The arrays (weights, optimizer
-state, numeric fitted attributes) are stored as safetensors tensors, and
-everything else (parameters, labels, history, other fitted attributes) as
-tagged JSON in the header's metadata. Loading parses these two formats and
-builds estimators only of classes from the ``sklstm`` and ``sklearn``
-packages, with ``__init__`` given the saved parameters.
+else can run any code. A file written by ``save`` is a safetensors file: an
+8-byte length, a JSON header, then raw array bytes. The arrays (weights,
+optimizer state, numeric fitted attributes) are safetensors tensors;
+everything else (parameters, labels, history, other fitted attributes) is
+tagged JSON in the header's metadata.
+
+``load`` treats the file as hostile. It reads the file into memory (a file
+that changes underneath cannot crash it), parses the header itself and
+checks every tensor's dtype, shape and byte range before reading it, reads
+each tensor once, and decodes the JSON with a depth limit into plain values
+only. Estimators come from the closed list of ``_schema`` (never from an
+import that the file names); their parameters, fitted attributes, network
+weights and optimizer state are checked there before any of them is used.
+Every malformed file gives a ``ValueError`` that says what is wrong.
 """
 
-import importlib
 import json
+import math
+import os
 import re
+import stat
 import warnings
 
 import numpy as np
 import sklearn
 import torch
-from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save_file
 from sklearn.base import BaseEstimator
-from skorch.history import History
+
+from . import _schema
+from ._schema import shown as _shown
 
 FORMAT = "sklstm"
 FORMAT_VERSION = 1
 _TAG = "~"  # the key that marks an encoded (non-JSON) value
-_PACKAGES = ("sklstm", "sklearn")  # estimator classes a file may name
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+# Limits of what a file may hold; real models stay far below them.
+MAX_DEPTH = 64  # nesting of JSON values
+MAX_ITEMS = 10_000_000  # entries of one JSON list or dict
+MAX_NDIM = 32  # dimensions of one array (numpy's own limit is 64)
+
+# safetensors dtypes that load reads (F8 and BF16 have no numpy type).
+_DTYPES = {
+    "BOOL": "|b1", "U8": "|u1", "I8": "|i1", "U16": "<u2", "I16": "<i2",
+    "U32": "<u4", "I32": "<i4", "U64": "<u8", "I64": "<i8",
+    "F16": "<f2", "F32": "<f4", "F64": "<f8",
+}
+# Dtypes a "dtype" value may name (the networks' float types).
+_DTYPE_NAMES = {"<f2", "<f4", "<f8"}
+_DEVICE = re.compile(r"cpu|cuda(:[0-9]{1,3})?")
+_HEADER_KEYS = {"format", "format_version", "sklstm_version", "sklearn_version", "torch_version"}
 
 
 def save(estimator, path):
@@ -43,17 +67,19 @@ def save(estimator, path):
     Parameters
     ----------
     estimator : estimator
-        An sklstm estimator, a scikit-learn estimator whose parameters and
-        fitted attributes are plain data (numbers, strings, arrays), or a
-        ``Pipeline`` of such estimators.
+        An sklstm estimator or transformer, one of the scikit-learn
+        estimators ``load`` supports (``Pipeline``, ``StandardScaler``,
+        ``MinMaxScaler``, ``MaxAbsScaler``, ``RobustScaler``), or a
+        ``Pipeline`` of them.
     path : str or path-like
         Where to write the file (conventionally ending in ``.safetensors``).
 
     Raises
     ------
     TypeError
-        If a parameter or fitted attribute cannot be stored as data, such as
-        callbacks or a ``RandomState`` instance; the message says which one.
+        If the estimator is of another class, or a parameter or fitted
+        attribute cannot be stored as data, such as callbacks or a
+        ``RandomState`` instance; the message says which one.
 
     See Also
     --------
@@ -75,6 +101,8 @@ def save(estimator, path):
     """
     writer = _Writer()
     tree = writer.encode(estimator, type(estimator).__name__)
+    if not isinstance(estimator, BaseEstimator):
+        _refuse(estimator, type(estimator).__name__, "only estimators can be saved")
     from . import __version__
 
     header = {
@@ -89,7 +117,14 @@ def save(estimator, path):
 
 
 def load(path, *, device=None):
-    """Load an estimator written by ``save``; no code from the file runs.
+    """Load an estimator written by ``save``; nothing in the file can steer it.
+
+    The file is parsed as data against a closed schema: ``load`` builds
+    only sklstm's estimators and the scikit-learn classes listed under
+    ``save``, never imports a module that the file names, and checks every
+    parameter, fitted attribute, weight and optimizer buffer against the
+    others before any of them is used. Its time and memory grow with the
+    size of the file.
 
     Parameters
     ----------
@@ -109,10 +144,14 @@ def load(path, *, device=None):
 
     Raises
     ------
+    FileNotFoundError
+        If there is no file at ``path``.
     ValueError
-        If the file is not an sklstm model file (for instance a pickle or a
+        If ``path`` is not a regular file (a directory, device or FIFO), or
+        the file is not an sklstm model file (for instance a pickle or a
         ``torch.save`` file, which are refused without being unpickled), is
-        damaged, or was written in a newer format than this sklstm reads.
+        damaged or tampered with, or was written in a newer format than
+        this sklstm reads. The message says what is wrong.
 
     See Also
     --------
@@ -127,43 +166,155 @@ def load(path, *, device=None):
     >>> sklstm.load(path).mean_
     array([2.])
     """
+    if device not in (None, "cpu", "cuda"):
+        raise ValueError(f"device must be None, 'cpu' or 'cuda', got {device!r}.")
+    data = _read_file(path)
     try:
-        with safe_open(str(path), framework="numpy") as f:
-            metadata = f.metadata() or {}
-            arrays = {key: f.get_tensor(key) for key in f.keys()}
-    except (SafetensorError, UnicodeDecodeError) as exc:
+        tensors, metadata = _parse_safetensors(data)
+    except ValueError as exc:
         raise ValueError(
             f"{path} is not an sklstm model file ({exc}). sklstm.load reads only "
             "files written by sklstm.save; it never unpickles pickle or torch "
             "files. Load a pickle only if you trust its source, with pickle.load."
         ) from None
+    header = _check_header(path, metadata)
+    reader = _Reader(data, tensors, device)
     try:
-        header = json.loads(metadata[FORMAT])
-        if header["format"] != FORMAT:
-            raise KeyError("format")
-        version = int(header["format_version"])
-    except (KeyError, TypeError, ValueError, json.JSONDecodeError):
+        estimator = reader.estimator(header["estimator"])
+        unused = set(tensors) - reader.used
+        if unused:
+            raise ValueError(
+                f"it holds {len(unused)} tensor(s) that nothing refers to, e.g. "
+                f"{_shown(min(unused))}"
+            )
+    except (ValueError, TypeError, RuntimeError, OverflowError, RecursionError) as exc:
+        raise ValueError(f"{path} is a damaged or tampered sklstm model file: {exc}") from None
+    return estimator
+
+
+def _read_file(path):
+    """Return the bytes of the regular file at ``path``, read (not mapped) once."""
+    # O_NONBLOCK: opening a FIFO must not wait for a writer.
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    with open(fd, "rb") as f:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(
+                f"{path} is not a regular file (a directory, device or FIFO); "
+                "sklstm.load reads files written by sklstm.save."
+            )
+        data = f.read(info.st_size + 1)
+    if len(data) != info.st_size:
+        raise ValueError(f"{path} changed while it was read; load it again once it is written.")
+    return data
+
+
+def _parse_safetensors(data):
+    """Return ``({name: (dtype, shape, start, stop)}, metadata)`` of a safetensors file.
+
+    Every tensor's dtype, shape and byte range is checked against the bytes
+    present (within the file, the size its shape needs, not overlapping
+    another); nothing is allocated from a number in the header.
+    """
+    if len(data) < 8:
+        raise ValueError("it is shorter than a safetensors header")
+    length = int.from_bytes(data[:8], "little")
+    if length > len(data) - 8:
+        raise ValueError(f"its header length ({length} bytes) exceeds the file")
+    try:
+        header = _json(data[8 : 8 + length].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"its header is not valid JSON: {exc}") from None
+    if not isinstance(header, dict):
+        raise ValueError("its header is not a JSON object")
+    metadata = header.pop("__metadata__", None)
+    start, size = 8 + length, len(data) - 8 - length
+    tensors, ranges = {}, []
+    for name, info in header.items():
+        if not (isinstance(info, dict) and set(info) == {"dtype", "shape", "data_offsets"}):
+            raise ValueError(f"tensor {_shown(name)} is not described by dtype, shape and data_offsets")
+        dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+        if not (isinstance(dtype, str) and dtype in _DTYPES):
+            raise ValueError(
+                f"tensor {_shown(name)} has dtype {_shown(dtype)}; sklstm model files "
+                f"hold only {sorted(_DTYPES)}"
+            )
+        if not (_is_int_list(shape) and len(shape) <= MAX_NDIM and min(shape, default=0) >= 0):
+            raise ValueError(f"tensor {_shown(name)} has an invalid shape {_shown(shape)}")
+        if not (_is_int_list(offsets) and len(offsets) == 2 and 0 <= offsets[0] <= offsets[1] <= size):
+            raise ValueError(f"tensor {_shown(name)} has data offsets outside the file")
+        dtype = np.dtype(_DTYPES[dtype])
+        if offsets[1] - offsets[0] != math.prod(shape) * dtype.itemsize:
+            raise ValueError(
+                f"tensor {_shown(name)} of shape {shape} and dtype {info['dtype']} "
+                f"needs {math.prod(shape) * dtype.itemsize} bytes, its offsets give "
+                f"{offsets[1] - offsets[0]}"
+            )
+        tensors[name] = (dtype, tuple(shape), start + offsets[0], start + offsets[1])
+        ranges.append(offsets)
+    ranges.sort()
+    if any(a[1] > b[0] for a, b in zip(ranges, ranges[1:])):
+        raise ValueError("the byte ranges of two tensors overlap")
+    return tensors, metadata
+
+
+def _check_header(path, metadata):
+    """Return the sklstm header in ``metadata``, checked field by field."""
+    try:
+        if not (isinstance(metadata, dict) and set(metadata) == {FORMAT}):
+            raise ValueError
+        header = _json(metadata[FORMAT])
+        if not (isinstance(header, dict) and header.get("format") == FORMAT):
+            raise ValueError
+    except (ValueError, TypeError):
         raise ValueError(
             f"{path} is a safetensors file but not one written by sklstm.save "
             "(its header has no valid sklstm metadata)."
         ) from None
+    version = header.get("format_version")
+    if type(version) is not int or version < 1:
+        raise ValueError(
+            f"{path} has an invalid format_version {_shown(version)}; sklstm.save "
+            "writes a positive integer."
+        )
     if version > FORMAT_VERSION:
         raise ValueError(
-            f"{path} was written by sklstm {header.get('sklstm_version')} in model "
-            f"format {version}; this sklstm reads format {FORMAT_VERSION} and older. "
-            "Upgrade sklstm to load it."
+            f"{path} was written by sklstm {_shown(header.get('sklstm_version'))} in "
+            f"model format {version}; this sklstm reads format {FORMAT_VERSION} and "
+            "older. Upgrade sklstm to load it."
         )
-    if header.get("sklearn_version") != sklearn.__version__:
+    unknown = set(header) - _HEADER_KEYS - {"estimator"}
+    if unknown or "estimator" not in header:
+        what = f"unknown fields {_shown(sorted(unknown))}" if unknown else "no estimator"
+        raise ValueError(f"{path} is a damaged sklstm model file: its header has {what}.")
+    saved = header.get("sklearn_version")
+    if saved != sklearn.__version__:
         warnings.warn(
-            f"{path} was saved with scikit-learn {header.get('sklearn_version')} and "
-            f"is loaded with {sklearn.__version__}; scikit-learn estimators in it "
-            "may behave differently.",
+            f"{path} was saved with scikit-learn {_shown(saved)} and is loaded with "
+            f"{sklearn.__version__}; scikit-learn estimators in it may behave differently.",
             UserWarning,
         )
+    return header
+
+
+def _json(text):
+    """Parse JSON text, refusing repeated keys and nesting beyond ``MAX_DEPTH``."""
     try:
-        return _Reader(arrays, device).decode(header["estimator"])
-    except (KeyError, IndexError, TypeError, AttributeError, RuntimeError, ImportError) as exc:
-        raise ValueError(f"{path} is a damaged sklstm model file: {exc!r}") from None
+        return json.loads(text, object_pairs_hook=_object)
+    except RecursionError:
+        raise ValueError("its JSON is nested too deeply") from None
+
+
+def _object(pairs):
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        raise ValueError("a JSON object repeats a key")
+    return value
+
+
+def _is_int_list(value):
+    return isinstance(value, list) and all(type(v) is int for v in value)
 
 
 class _Writer:
@@ -202,7 +353,7 @@ class _Writer:
             ]
             return {_TAG: "dict", "items": items}
         if isinstance(value, type) and issubclass(value, torch.optim.Optimizer):
-            if getattr(torch.optim, value.__name__, None) is not value:
+            if _schema.OPTIMIZER_CLASSES.get(value.__name__) is not value:
                 _refuse(value, where, "only optimizers of torch.optim can be saved")
             return {_TAG: "optimizer", "name": value.__name__}
         if isinstance(value, BaseEstimator):
@@ -223,18 +374,24 @@ class _Writer:
 
     def _estimator(self, estimator, where):
         cls = type(estimator)
-        if cls.__module__.split(".")[0] not in _PACKAGES:
-            _refuse(estimator, where, "only sklstm and scikit-learn estimators can be saved")
+        if cls not in _schema.SPECS:
+            _refuse(estimator, where, (
+                "sklstm.load builds only sklstm's estimators and these scikit-learn "
+                f"classes: {', '.join(_schema.SKLEARN_NAMES)}"
+            ))
         params = estimator.get_params(deep=False)
         state = {k: v for k, v in vars(estimator).items() if k not in params}
+        state.pop("history_", None)  # the net's history, saved with it
+        net = state.pop("net_", None)
+        unknown = set(state) - _schema.SPECS[cls].attributes
+        if unknown:
+            _refuse(estimator, f"{where}.{min(unknown)}", "it is not a fitted attribute sklstm.load reads")
         tree = {
             _TAG: "estimator",
-            "class": f"{cls.__module__}.{cls.__qualname__}",
+            "class": _schema.class_name(cls),
             "params": {k: self.encode(v, f"{where}.{k}") for k, v in params.items()},
         }
-        net = state.pop("net_", None)
         if net is not None:
-            state.pop("history_", None)  # the net's history, saved with it
             tree["net"] = {
                 "device": str(net.device),
                 "module": self.encode(net.module_.state_dict(), f"{where}.net_"),
@@ -256,65 +413,86 @@ def _refuse(value, where, why=None):
 
 
 class _Reader:
-    """Turns the JSON of ``_Writer`` back into values."""
+    """Turns the JSON of ``_Writer`` back into plain values and checked estimators.
 
-    def __init__(self, arrays, device):
-        self.arrays = arrays
-        self.device = device
+    Each tensor is read at most once (``used``), so a file cannot make one
+    buffer count many times; strings get no more room than their text needs.
+    """
 
-    def decode(self, value):
-        if isinstance(value, list):
-            return [self.decode(v) for v in value]
-        if not isinstance(value, dict):
+    def __init__(self, data, tensors, device):
+        self.data, self.tensors, self.device = data, tensors, device
+        self.used = set()
+
+    def decode(self, value, depth=0):
+        if depth > MAX_DEPTH:
+            raise ValueError(f"its values are nested more than {MAX_DEPTH} deep")
+        if value is None or type(value) in (bool, int, float, str):
             return value
-        tag = value[_TAG]
+        if isinstance(value, list):
+            _check_size(value)
+            return [self.decode(v, depth + 1) for v in value]
+        if not isinstance(value, dict):
+            raise TypeError(f"unexpected JSON value {_shown(value)}")
+        tag = value.get(_TAG)
+        if tag == "estimator":
+            return self.estimator(value, depth)
+        fields = _FIELDS.get(tag)
+        if fields is None or set(value) != fields:
+            raise ValueError(f"{_shown(tag)} is not a known value tag with fields {_shown(sorted(value))}")
         if tag == "tuple":
-            return tuple(self.decode(v) for v in value["items"])
+            return tuple(self.decode(_list(value["items"]), depth + 1))
         if tag == "dict":
-            return {self.decode(k): self.decode(v) for k, v in value["items"]}
-        if tag == "array":
-            return self.arrays[value["key"]].copy()
+            return self._dict(value["items"], depth)
+        if tag in ("array", "tensor"):
+            return self.array(value["key"])
         if tag == "scalar":
-            return self.decode(value["array"])[()]
-        if tag == "tensor":
-            return torch.from_numpy(self.arrays[value["key"]].copy())
+            array = self.decode(value["array"], depth + 1)
+            if not (isinstance(array, np.ndarray) and array.ndim == 0):
+                raise ValueError("a scalar is not a 0-d array")
+            return array[()]
         if tag == "strings":
-            values = np.array(value["values"], dtype=np.dtype(value["dtype"]))
-            return values.reshape(value["shape"])
+            return _strings(value)
         if tag == "dtype":
+            if value["name"] not in _DTYPE_NAMES:
+                raise ValueError(f"dtype {_shown(value['name'])} is not one sklstm saves")
             return np.dtype(value["name"])
         if tag == "optimizer":
-            optimizer = getattr(torch.optim, value["name"])
-            if not (isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer)):
-                raise TypeError(f"{value['name']} is not an optimizer of torch.optim")
+            optimizer = _schema.OPTIMIZER_CLASSES.get(value["name"]) if isinstance(value["name"], str) else None
+            if optimizer is None:
+                raise ValueError(f"{_shown(value['name'])} is not an optimizer of torch.optim")
             return optimizer
-        if tag == "estimator":
-            return self._estimator(value)
-        raise TypeError(f"unknown value tag {tag!r}")
+        raise AssertionError(tag)  # every tag of _FIELDS is handled above
 
-    def _estimator(self, tree):
-        module_name, _, name = tree["class"].rpartition(".")
-        if module_name.split(".")[0] not in _PACKAGES or not _NAME.match(name):
-            raise TypeError(f"class {tree['class']} is not from sklstm or scikit-learn")
-        cls = getattr(importlib.import_module(module_name), name)
-        if not (isinstance(cls, type) and issubclass(cls, BaseEstimator)):
-            raise TypeError(f"{tree['class']} is not an estimator class")
-        estimator = cls(**{k: self.decode(v) for k, v in tree["params"].items()})
-        for key, value in tree["state"].items():
-            if not _NAME.match(key) or key.startswith("__"):
-                raise TypeError(f"invalid attribute name {key!r}")
-            setattr(estimator, key, self.decode(value))
-        if "net" in tree:
-            net = tree["net"]
-            estimator._restore_net(
-                module_state=self.decode(net["module"]),
-                optimizer_state=self.decode(net["optimizer"]),
-                history=History(self.decode(net["history"])),
-                device=self._device(net["device"]),
-            )
-        return estimator
+    def _dict(self, items, depth):
+        pairs = [
+            (_key(self.decode(k, depth + 2)), self.decode(v, depth + 2))
+            for k, v in (_pair(item) for item in _list(items))
+        ]
+        result = dict(pairs)
+        if len(result) != len(pairs):
+            raise ValueError("a dict repeats a key")
+        return result
 
-    def _device(self, saved):
+    def array(self, key):
+        """Read the tensor named ``key`` (once) as a writable numpy array."""
+        if not (isinstance(key, str) and key in self.tensors):
+            raise ValueError(f"it refers to a tensor {_shown(key)} that it does not hold")
+        if key in self.used:
+            raise ValueError(f"it refers to tensor {_shown(key)} more than once")
+        self.used.add(key)
+        dtype, shape, start, stop = self.tensors[key]
+        array = np.frombuffer(self.data, dtype=dtype, count=math.prod(shape), offset=start)
+        return array.reshape(shape).copy()
+
+    def estimator(self, tree, depth=0):
+        if not (isinstance(tree, dict) and tree.get(_TAG) == "estimator"):
+            raise ValueError(f"it holds {_shown(tree)} where an estimator belongs")
+        return _schema.build(self, tree, depth + 1)
+
+    def net_device(self, saved):
+        """The device of a network saved on ``saved``: the caller's, or where it can run."""
+        if not (isinstance(saved, str) and _DEVICE.fullmatch(saved)):
+            raise ValueError(f"a network's device {_shown(saved)} is not 'cpu' or 'cuda'")
         if self.device is not None:
             return self.device
         if saved.startswith("cuda") and not torch.cuda.is_available():
@@ -325,3 +503,70 @@ class _Reader:
             )
             return "cpu"
         return saved
+
+
+# The fields of each value tag.
+_FIELDS = {
+    "tuple": {_TAG, "items"}, "dict": {_TAG, "items"}, "array": {_TAG, "key"},
+    "tensor": {_TAG, "key"}, "scalar": {_TAG, "array"},
+    "strings": {_TAG, "dtype", "shape", "values"}, "dtype": {_TAG, "name"},
+    "optimizer": {_TAG, "name"},
+}
+
+
+def _list(value):
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {_shown(value)}")
+    _check_size(value)
+    return value
+
+
+def _check_size(value):
+    if len(value) > MAX_ITEMS:
+        raise ValueError(f"a list holds more than {MAX_ITEMS} items")
+
+
+def _pair(item):
+    if not (isinstance(item, list) and len(item) == 2):
+        raise TypeError("a dict item is not a [key, value] pair")
+    return item
+
+
+def _key(key):
+    """A dict key: a string, or a number whose hash no file can steer into collisions.
+
+    Integers are limited to 64 bits: ints colliding in Python's hash differ
+    by multiples of 2**61 - 1, so at most a few fit in that range.
+    """
+    if isinstance(key, (np.generic)) and key.dtype.kind in "biuf":
+        key = key.item()
+    if isinstance(key, str) or key is None or type(key) is bool:
+        return key
+    if type(key) is int and -(2**63) <= key < 2**64:
+        return key
+    if type(key) is float and math.isfinite(key):
+        return key
+    raise TypeError(f"a dict key {_shown(key)} is not a string or a 64-bit number")
+
+
+def _strings(value):
+    """A string array, given no more room than its strings need (plus 64 KiB)."""
+    dtype, shape, values = value["dtype"], value["shape"], _list(value["values"])
+    if not (_is_int_list(shape) and len(shape) <= MAX_NDIM and min(shape, default=0) >= 0):
+        raise ValueError(f"a string array has an invalid shape {_shown(shape)}")
+    if math.prod(shape) != len(values) or not all(isinstance(v, str) for v in values):
+        raise ValueError(f"a string array of shape {shape} does not hold {math.prod(shape)} strings")
+    if dtype == "|O":
+        array = np.empty(len(values), dtype=object)
+        array[:] = values
+        return array.reshape(shape)
+    if not (isinstance(dtype, str) and dtype[:2] == "<U" and dtype[2:].isdigit() and len(dtype) < 12):
+        raise ValueError(f"string dtype {_shown(dtype)} is not one sklstm saves")
+    width = int(dtype[2:])
+    text = sum(map(len, values))
+    if width * len(values) > 4 * (text + len(values)) + 2**16 or width < max(map(len, values), default=0):
+        raise ValueError(
+            f"a string array of dtype {dtype} would take {4 * width * len(values)} bytes "
+            f"for {text} characters of text"
+        )
+    return np.array(values, dtype=f"<U{width}").reshape(shape)
