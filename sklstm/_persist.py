@@ -197,13 +197,18 @@ def _read_file(path):
     # O_NONBLOCK: opening a FIFO must not wait for a writer.
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     fd = os.open(path, flags)
-    with open(fd, "rb") as f:
+    try:
         info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError(
-                f"{path} is not a regular file (a directory, device or FIFO); "
-                "sklstm.load reads files written by sklstm.save."
-            )
+    except BaseException:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise ValueError(
+            f"{path} is not a regular file (a directory, device or FIFO); "
+            "sklstm.load reads files written by sklstm.save."
+        )
+    with open(fd, "rb") as f:
         data = f.read(info.st_size + 1)
     if len(data) != info.st_size:
         raise ValueError(f"{path} changed while it was read; load it again once it is written.")
@@ -263,14 +268,14 @@ def _check_header(path, metadata):
     """Return the sklstm header in ``metadata``, checked field by field."""
     try:
         if not (isinstance(metadata, dict) and set(metadata) == {FORMAT}):
-            raise ValueError
+            raise ValueError("no sklstm metadata")
         header = _json(metadata[FORMAT])
         if not (isinstance(header, dict) and header.get("format") == FORMAT):
-            raise ValueError
-    except (ValueError, TypeError):
+            raise ValueError("no sklstm format field")
+    except (ValueError, TypeError) as exc:
         raise ValueError(
             f"{path} is a safetensors file but not one written by sklstm.save "
-            "(its header has no valid sklstm metadata)."
+            f"(its header has no valid sklstm metadata: {exc})."
         ) from None
     version = header.get("format_version")
     if type(version) is not int or version < 1:
