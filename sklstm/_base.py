@@ -7,6 +7,7 @@ values), the loss and how predictions are read from the network's outputs.
 import contextlib
 import copy
 import functools
+import math
 import warnings
 from numbers import Integral, Real
 
@@ -177,6 +178,13 @@ class BaseLSTMSequence(BaseEstimator):
 
     def _check_params(self):
         """Check the rules that tie parameters together; return layer sizes."""
+        for name in ("dropout", "lr", "weight_decay", "gradient_clip", "validation_fraction"):
+            value = getattr(self, name)
+            if value is not None and not _is_finite_float(value):
+                raise ValueError(
+                    f"{name}={value!r} is not a finite floating-point number; pass "
+                    "a float within the range of float64."
+                )
         if isinstance(self.hidden_size, Integral):
             hidden_sizes = (self.hidden_size,) * self.num_layers
         else:
@@ -387,6 +395,14 @@ class BaseLSTMSequence(BaseEstimator):
         if keep_optimizer and type(net.optimizer_) is type(previous.optimizer_):
             _load_optimizer_state(net.optimizer_, previous.optimizer_.state_dict())
         net.history_ = previous.history_
+
+
+def _is_finite_float(value):
+    """Whether ``value`` converts to a finite float (an int may exceed float64)."""
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def _load_optimizer_state(optimizer, state):

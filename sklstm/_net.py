@@ -114,6 +114,18 @@ class SequenceNet(NeuralNet):
         state.pop("_handler_cache", None)  # bound methods: rebuilt when needed
         return state
 
+    def initialize_module(self):
+        try:
+            return super().initialize_module()
+        except (RuntimeError, MemoryError, OverflowError, TypeError) as exc:
+            # torch's allocation failures and size overflows, as an input error.
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ValueError(
+                f"Cannot build the network: {reason}. Its layers (hidden_size, "
+                "conv_channels, features and outputs) are too large for this "
+                "machine; choose smaller sizes."
+            ) from exc
+
     def train_step(self, batch, **fit_params):
         # skorch's, without the step accumulator and, when no callback
         # listens, without announcing the gradients. Optimizers that never

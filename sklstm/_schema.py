@@ -117,6 +117,11 @@ def _check_lstm_params(estimator, file_size):
         raise ValueError("callbacks are code: a model file holds none")
 
 
+def _check_window_params(windows, file_size):
+    windows._validate_params()
+    windows._check_params()
+
+
 def _check_pipeline_params(pipeline, file_size):
     pipeline._validate_params()
     if pipeline.memory is not None:
@@ -438,7 +443,8 @@ SPECS = {
     ),
     SlidingWindowTransformer: Spec(
         "sklstm.SlidingWindowTransformer", required=("n_features_in_",),
-        optional=("feature_names_in_",), check_state=_n_features,
+        optional=("feature_names_in_",), check_params=_check_window_params,
+        check_state=_n_features,
     ),
     Pipeline: Spec("sklearn.pipeline.Pipeline", check_params=_check_pipeline_params),
     StandardScaler: Spec(

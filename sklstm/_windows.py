@@ -288,6 +288,7 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
         self : object
             The transformer.
         """
+        self._check_params()
         rows = self._check_series(X, reset=True)
         if y is not None:
             _check_labels(y, len(rows), "X")
@@ -314,6 +315,15 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
         padded[w - 1 :] = rows
         padded[: w - 1] = rows[0] if self.padding == "edge" else self.fill_value
         return window_view(padded, w)
+
+    def _check_params(self):
+        try:
+            float(self.fill_value)
+        except OverflowError:
+            raise ValueError(
+                f"fill_value={self.fill_value!r} is too large for a float; pass a "
+                "float within the range of float64."
+            ) from None
 
     def _check_series(self, X, reset):
         rows = validate_data(self, X, reset=reset, dtype=_FLOATS, allow_nd=True)

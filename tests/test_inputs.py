@@ -150,3 +150,18 @@ def test_layout_must_match_between_fit_and_predict():
 def test_invalid_parameters_name_what_is_allowed(params, match):
     with pytest.raises(ValueError, match=f"'{match}' parameter of LSTMSequenceClassifier must be"):
         LSTMSequenceClassifier(**params).fit(X3, Y)
+
+
+@pytest.mark.parametrize("name", ["lr", "weight_decay", "gradient_clip"])
+def test_real_parameters_beyond_float64_are_refused(name):
+    # sklearn's Interval(Real) admits any int; 10**400 has no float.
+    with pytest.raises(ValueError, match=f"{name}=1000.* is not a finite floating-point number"):
+        LSTMSequenceClassifier(**{**FAST, name: 10**400}).fit(X3, Y)
+
+
+@pytest.mark.parametrize("hidden_size", [2**30, 2**63])  # 2**30: 2**64 bytes of weights
+def test_a_network_too_large_to_allocate_is_an_input_error(hidden_size):
+    clf = LSTMSequenceClassifier(hidden_size, max_epochs=1, conv_channels=None)
+    with pytest.raises(ValueError, match="Cannot build the network.*choose smaller sizes"):
+        clf.fit(X3, Y)
+    assert not hasattr(clf, "net_")

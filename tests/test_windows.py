@@ -226,3 +226,9 @@ def test_classifier_on_windows_equals_classifier_on_copies():
     np.testing.assert_array_equal(
         on_view.predict_proba(windows), on_copy.predict_proba(np.array(windows))
     )
+
+
+def test_a_fill_value_beyond_float64_is_refused():
+    windows = SlidingWindowTransformer(3, padding="constant", fill_value=10**400)
+    with pytest.raises(ValueError, match="fill_value=.* too large for a float"):
+        windows.fit(np.zeros((5, 1)))
