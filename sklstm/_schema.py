@@ -354,6 +354,9 @@ def _buffer(value, reference, what, counter=False):
         if not (isinstance(value, list) and len(value) == len(reference)):
             raise ValueError(f"{what} is not a list of {len(reference)} entries")
         return [_buffer(v, r, f"{what}[{i}]") for i, (v, r) in enumerate(zip(value, reference))]
+    if type(reference) is float and isinstance(value, np.ndarray) and value.shape == () \
+            and value.dtype.kind == "f" and np.isfinite(value):
+        return torch.from_numpy(value)  # LBFGS's t: a float or a 0-d tensor
     if reference is None or type(reference) in (int, float, bool):
         if type(value) is not type(reference) or (type(value) is float and not math.isfinite(value)):
             raise ValueError(f"{what} is {shown(value)}, not a finite {type(reference).__name__}")

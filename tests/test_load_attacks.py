@@ -393,3 +393,30 @@ def test_text_from_the_file_is_escaped_in_messages_and_warnings(tmp_path):
 def test_the_untampered_files_load_and_train(tmp_path, classifiers, optimizer):
     path = write_model(tmp_path / "m.safetensors", *read_model(classifiers[optimizer]))
     assert run_isolated(load_and_use, str(path))[0] is None
+
+
+def test_tampered_lbfgs_state_is_refused(tmp_path):
+    import torch
+
+    clf = LSTMSequenceClassifier(**{**SMALL, "optimizer": torch.optim.LBFGS}).fit(X, Y)
+    header, arrays = saved(tmp_path, clf)
+    entry = dict(header["estimator"]["net"]["optimizer"]["items"][0][1]["items"][0][1]["items"])
+    assert len(entry["old_dirs"]) > 0  # the control: a curvature history to tamper with
+    shrunk = dict(arrays, **{entry["d"]["key"]: np.zeros(1, np.float32)})
+    assert_refused(write_model(tmp_path / "d.safetensors", header, shrunk), "'d'")
+    for name in ("old_dirs", "ro"):
+        changed = json.loads(json.dumps(header))
+        items = changed["estimator"]["net"]["optimizer"]["items"][0][1]["items"][0][1]["items"]
+        for pair in items:
+            if pair[0] == name:
+                pair[1] = pair[1][:-1]  # one pair fewer than its partner lists
+        leftover = {k: v for k, v in arrays.items() if k in _keys(changed)}
+        assert_refused(write_model(tmp_path / "l.safetensors", changed, leftover), "")
+
+
+def _keys(tree):
+    if isinstance(tree, dict):
+        return ({tree["key"]} if "key" in tree else set()).union(*map(_keys, tree.values()))
+    if isinstance(tree, list):
+        return set().union(*map(_keys, tree))
+    return set()

@@ -2,6 +2,7 @@
 
 import json
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,7 @@ def assert_same_classifier(loaded, clf, X):
         dict(optimizer=torch.optim.AdamW, dtype="float64", class_weight={"b": 2.0, "a": 1.0}),
         dict(optimizer="sgd", validation_fraction=0.25, early_stopping=True, n_iter_no_change=2),
         dict(conv_channels=(6, 4)),  # batch norm's running statistics too
+        dict(optimizer=torch.optim.LBFGS, conv_channels=None),  # its curvature history
     ],
 )
 def test_round_trip_of_classifier_is_exact(ragged, tmp_path, params):
@@ -50,6 +52,16 @@ def test_round_trip_of_classifier_is_exact(ragged, tmp_path, params):
     labels = np.array(["a", "b", "c"])[y]
     clf = LSTMSequenceClassifier(**{**FAST, **params}).fit(X, labels)
     assert_same_classifier(round_trip(clf, tmp_path), clf, X)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "rmsprop", torch.optim.LBFGS, torch.optim.NAdam])
+def test_loaded_optimizer_state_continues_training_identically(seq3d, tmp_path, optimizer):
+    X, y = seq3d
+    clf = LSTMSequenceClassifier(**{**FAST, "optimizer": optimizer, "conv_channels": (3,)}).fit(X, y)
+    loaded = round_trip(clf, tmp_path)
+    clf.partial_fit(X, y)
+    loaded.partial_fit(X, y)
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
 
 
 def test_round_trip_of_table_input_with_feature_names(seq3d, tmp_path):
@@ -206,3 +218,16 @@ def test_files_naming_other_classes_are_refused(tmp_path, name):
     _write(tmp_path / "m.safetensors", header)
     with pytest.raises(ValueError, match="damaged"):
         sklstm.load(tmp_path / "m.safetensors")
+
+
+def test_files_written_by_the_earlier_loader_still_load():
+    # Written by sklstm before the closed schema (format 1, classes named by
+    # module path); tests/data/format1_expected.npz holds their outputs then.
+    data = Path(__file__).parent / "data"
+    expected = np.load(data / "format1_expected.npz")
+    clf = sklstm.load(data / "format1_classifier.safetensors")
+    np.testing.assert_allclose(clf.predict_proba(expected["X"]), expected["proba"], rtol=1e-6)
+    assert list(clf.classes_) == ["a", "b", "c"]
+    pipe = sklstm.load(data / "format1_pipeline.safetensors")
+    np.testing.assert_allclose(pipe.predict(expected["X"][:, :, 0]), expected["prediction"], rtol=1e-6)
+    clf.partial_fit(expected["X"], clf.classes_[[0, 1, 2] * 4])  # and training goes on
