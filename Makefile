@@ -23,7 +23,7 @@ docs-noplot: $(VENV)/.installed
 
 # The benchmarks of README's Performance section (about 20 minutes).
 bench: $(VENV)/.installed
-	for script in fit_speed predict_speed ragged_speed scaling parallel_speed load_memory; do \
+	for script in fit_speed predict_speed ragged_speed scaling parallel_speed load_memory load_cost; do \
 		$(BIN)/python benchmarks/$$script.py || exit 1; \
 	done
 

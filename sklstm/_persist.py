@@ -130,7 +130,7 @@ def load(path, *, device=None):
     ----------
     path : str or path-like
         A file written by ``sklstm.save``.
-    device : {"cpu", "cuda"} or None, default=None
+    device : {"cpu", "cuda", "cuda:N"} or None, default=None
         Where to put the networks' weights. None keeps the device they were
         trained on, or uses the CPU (with a warning) when that was CUDA and
         no CUDA device is present here. The estimators' ``device``
@@ -166,8 +166,8 @@ def load(path, *, device=None):
     >>> sklstm.load(path).mean_
     array([2.])
     """
-    if device not in (None, "cpu", "cuda"):
-        raise ValueError(f"device must be None, 'cpu' or 'cuda', got {device!r}.")
+    if device is not None and not (isinstance(device, str) and _DEVICE.fullmatch(device)):
+        raise ValueError(f"device must be None, 'cpu', 'cuda' or 'cuda:N', got {device!r}.")
     data = _read_file(path)
     try:
         tensors, metadata = _parse_safetensors(data)

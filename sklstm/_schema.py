@@ -29,11 +29,13 @@ from ._regressor import LSTMSequenceRegressor
 from ._scaler import SequenceScaler
 from ._windows import SlidingWindowTransformer
 
-# The optimizer classes a file may name: those torch.optim defines.
+# The optimizer classes a file may name: those torch.optim defines, less the
+# two that cannot train this network (SparseAdam needs sparse gradients, Muon
+# 2-D parameters only), so that no loaded model fails at its first step.
 OPTIMIZER_CLASSES = {
     name: cls for name, cls in vars(torch.optim).items()
     if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)
-    and cls is not torch.optim.Optimizer
+    and name not in {"Optimizer", "SparseAdam", "Muon"}
 }
 
 _OUTPUT_CONFIG = "_sklearn_output_config"  # set_output's choice, e.g. {"transform": "pandas"}

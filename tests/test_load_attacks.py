@@ -329,6 +329,7 @@ def test_a_tampered_regressor_scale_is_refused(tmp_path):
     ("lr", "1e-3", "lr"),
     ("optimizer", {"~": "optimizer", "name": "Optimizer"}, "optimizer"),
     ("optimizer", {"~": "optimizer", "name": "lr_scheduler"}, "optimizer"),
+    ("optimizer", {"~": "optimizer", "name": "SparseAdam"}, "optimizer"),
     ("callbacks", ["print"], "callbacks"),
     ("early_stopping", True, "validation_fraction"),
     ("no_such_parameter", 1, "no parameter"),
