@@ -124,6 +124,20 @@ def _check_window_params(windows, file_size):
     windows._check_params()
 
 
+def _check_range_params(name, low, high):
+    """The rule ``fit`` applies to a scaler's range parameter: ``low <= a < b <= high``."""
+
+    def check(scaler, file_size):
+        scaler._validate_params()
+        pair = getattr(scaler, name)
+        if not (len(pair) == 2 and all(isinstance(v, (int, float)) and math.isfinite(v) for v in pair)
+                and low <= pair[0] < pair[1] <= high):
+            within = f" within [{low}, {high}]" if math.isfinite(high) else ""
+            raise ValueError(f"{name} {shown(list(pair))} is not a pair a < b of numbers{within}")
+
+    return check
+
+
 def _check_pipeline_params(pipeline, file_size):
     pipeline._validate_params()
     if pipeline.memory is not None:
@@ -463,7 +477,7 @@ SPECS = {
         "sklearn.preprocessing.MinMaxScaler",
         required=("n_features_in_", "n_samples_seen_", "min_", "scale_", "data_min_",
                   "data_max_", "data_range_"),
-        optional=("feature_names_in_",),
+        optional=("feature_names_in_",), check_params=_check_range_params("feature_range", -math.inf, math.inf),
         check_state=_check_table_state(
             "min_", "scale_", "data_min_", "data_max_", "data_range_", samples=True),
     ),
@@ -475,7 +489,7 @@ SPECS = {
     ),
     RobustScaler: Spec(
         "sklearn.preprocessing.RobustScaler", required=("n_features_in_", "center_", "scale_"),
-        optional=("feature_names_in_",),
+        optional=("feature_names_in_",), check_params=_check_range_params("quantile_range", 0, 100),
         check_state=_check_table_state("center_", "scale_", optional=("center_", "scale_")),
     ),
 }

@@ -421,3 +421,28 @@ def _keys(tree):
     if isinstance(tree, list):
         return set().union(*map(_keys, tree))
     return set()
+
+
+@pytest.mark.parametrize("scaler, param, value", [
+    ("MinMaxScaler", "feature_range", [2, 1]),
+    ("RobustScaler", "quantile_range", [25.0, 175.0]),
+    ("StandardScaler", "with_mean", "yes"),
+])
+def test_tampered_sklearn_scaler_parameters_are_refused(tmp_path, scaler, param, value):
+    import sklearn.preprocessing
+
+    fitted = getattr(sklearn.preprocessing, scaler)().fit(X[:, :, 0])
+    header, arrays = saved(tmp_path, fitted)
+    header["estimator"]["params"][param] = {"~": "tuple", "items": value} if isinstance(value, list) else value
+    assert_refused(write_model(tmp_path / "m.safetensors", header, arrays), param, use=load_only)
+
+
+@pytest.mark.parametrize("scaler", ["StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler"])
+def test_sklearn_scaler_state_of_the_wrong_width_is_refused(tmp_path, scaler):
+    import sklearn.preprocessing
+
+    fitted = getattr(sklearn.preprocessing, scaler)().fit(X[:, :, 0])
+    header, arrays = saved(tmp_path, fitted)
+    key = header["estimator"]["state"]["scale_"]["key"]
+    arrays[key] = arrays[key][:-1].copy()
+    assert_refused(write_model(tmp_path / "m.safetensors", header, arrays), "scale_", use=load_only)
