@@ -238,7 +238,9 @@ def _parse_safetensors(data):
     tensors, ranges = {}, []
     for name, info in header.items():
         if not (isinstance(info, dict) and set(info) == {"dtype", "shape", "data_offsets"}):
-            raise ValueError(f"tensor {_shown(name)} is not described by dtype, shape and data_offsets")
+            raise ValueError(
+                f"tensor {_shown(name)} is not described by dtype, shape and data_offsets"
+            )
         dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
         if not (isinstance(dtype, str) and dtype in _DTYPES):
             raise ValueError(
@@ -247,7 +249,8 @@ def _parse_safetensors(data):
             )
         if not (_is_int_list(shape) and len(shape) <= MAX_NDIM and min(shape, default=0) >= 0):
             raise ValueError(f"tensor {_shown(name)} has an invalid shape {_shown(shape)}")
-        if not (_is_int_list(offsets) and len(offsets) == 2 and 0 <= offsets[0] <= offsets[1] <= size):
+        pair = _is_int_list(offsets) and len(offsets) == 2
+        if not (pair and 0 <= offsets[0] <= offsets[1] <= size):
             raise ValueError(f"tensor {_shown(name)} has data offsets outside the file")
         dtype = np.dtype(_DTYPES[dtype])
         if offsets[1] - offsets[0] != math.prod(shape) * dtype.itemsize:
@@ -390,7 +393,8 @@ class _Writer:
         net = state.pop("net_", None)
         unknown = set(state) - _schema.SPECS[cls].attributes
         if unknown:
-            _refuse(estimator, f"{where}.{min(unknown)}", "it is not a fitted attribute sklstm.load reads")
+            why = "it is not a fitted attribute sklstm.load reads"
+            _refuse(estimator, f"{where}.{min(unknown)}", why)
         tree = {
             _TAG: "estimator",
             "class": _schema.class_name(cls),
@@ -443,7 +447,9 @@ class _Reader:
             return self.estimator(value, depth)
         fields = _FIELDS.get(tag)
         if fields is None or set(value) != fields:
-            raise ValueError(f"{_shown(tag)} is not a known value tag with fields {_shown(sorted(value))}")
+            raise ValueError(
+                f"{_shown(tag)} is not a known value tag with fields {_shown(sorted(value))}"
+            )
         if tag == "tuple":
             return tuple(self.decode(_list(value["items"]), depth + 1))
         if tag == "dict":
@@ -462,7 +468,8 @@ class _Reader:
                 raise ValueError(f"dtype {_shown(value['name'])} is not one sklstm saves")
             return np.dtype(value["name"])
         if tag == "optimizer":
-            optimizer = _schema.OPTIMIZER_CLASSES.get(value["name"]) if isinstance(value["name"], str) else None
+            name = value["name"]
+            optimizer = _schema.OPTIMIZER_CLASSES.get(name) if isinstance(name, str) else None
             if optimizer is None:
                 raise ValueError(f"{_shown(value['name'])} is not an optimizer of torch.optim")
             return optimizer
@@ -560,16 +567,19 @@ def _strings(value):
     if not (_is_int_list(shape) and len(shape) <= MAX_NDIM and min(shape, default=0) >= 0):
         raise ValueError(f"a string array has an invalid shape {_shown(shape)}")
     if math.prod(shape) != len(values) or not all(isinstance(v, str) for v in values):
-        raise ValueError(f"a string array of shape {shape} does not hold {math.prod(shape)} strings")
+        raise ValueError(
+            f"a string array of shape {shape} does not hold {math.prod(shape)} strings"
+        )
     if dtype == "|O":
         array = np.empty(len(values), dtype=object)
         array[:] = values
         return array.reshape(shape)
-    if not (isinstance(dtype, str) and dtype[:2] == "<U" and dtype[2:].isdigit() and len(dtype) < 12):
+    if not (isinstance(dtype, str) and re.fullmatch(r"<U[0-9]{1,9}", dtype)):
         raise ValueError(f"string dtype {_shown(dtype)} is not one sklstm saves")
     width = int(dtype[2:])
     text = sum(map(len, values))
-    if width * len(values) > 4 * (text + len(values)) + 2**16 or width < max(map(len, values), default=0):
+    too_wide = width * len(values) > 4 * (text + len(values)) + 2**16
+    if too_wide or width < max(map(len, values), default=0):
         raise ValueError(
             f"a string array of dtype {dtype} would take {4 * width * len(values)} bytes "
             f"for {text} characters of text"

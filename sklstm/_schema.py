@@ -15,7 +15,6 @@ either.
 """
 
 import math
-from numbers import Integral
 
 import numpy as np
 import torch
@@ -93,7 +92,8 @@ def build(reader, tree, depth):
     if fitted:
         spec.check_state(estimator)
     if spec.has_net and fitted != ("net" in tree):
-        raise ValueError(f"the {cls.__name__} entry has {'no network' if fitted else 'a network but no fitted attributes'}")
+        what = "no network" if fitted else "a network but no fitted attributes"
+        raise ValueError(f"the {cls.__name__} entry has {what}")
     if not spec.has_net and "net" in tree:
         raise ValueError(f"a {cls.__name__} has no network")
     if "net" in tree:
@@ -130,8 +130,8 @@ def _check_range_params(name, low, high):
     def check(scaler, file_size):
         scaler._validate_params()
         pair = getattr(scaler, name)
-        if not (len(pair) == 2 and all(isinstance(v, (int, float)) and math.isfinite(v) for v in pair)
-                and low <= pair[0] < pair[1] <= high):
+        numbers = all(isinstance(v, (int, float)) and math.isfinite(v) for v in pair)
+        if not (len(pair) == 2 and numbers and low <= pair[0] < pair[1] <= high):
             within = f" within [{low}, {high}]" if math.isfinite(high) else ""
             raise ValueError(f"{name} {shown(list(pair))} is not a pair a < b of numbers{within}")
 
@@ -144,7 +144,8 @@ def _check_pipeline_params(pipeline, file_size):
         # joblib's cache unpickles what it finds in that directory.
         raise ValueError("a Pipeline's memory (a cache directory) is not loaded from files")
     steps = pipeline.steps
-    if not all(isinstance(step, tuple) and len(step) == 2 and isinstance(step[0], str) for step in steps):
+    pairs = all(isinstance(s, tuple) and len(s) == 2 and isinstance(s[0], str) for s in steps)
+    if not pairs:
         raise ValueError("a Pipeline's steps are not (name, estimator) pairs")
     if not all(type(step) in SPECS or step in (None, "passthrough") for _, step in steps):
         raise ValueError("a Pipeline step is not an estimator sklstm.load builds")
@@ -158,7 +159,8 @@ def _check_lstm_state(estimator):
     _n_features(estimator)
     if estimator._layout not in ("table", "sequences"):
         raise ValueError(f"_layout {shown(estimator._layout)} is not 'table' or 'sequences'")
-    if not (isinstance(estimator._dtype, np.dtype) and estimator._dtype in (np.float32, np.float64)):
+    dtype = estimator._dtype
+    if not (isinstance(dtype, np.dtype) and dtype in (np.float32, np.float64)):
         raise ValueError("_dtype is not float32 or float64")
     _count(estimator, "n_iter_", low=0)
     if isinstance(estimator, LSTMSequenceClassifier):
@@ -264,7 +266,9 @@ def _restore_net(reader, estimator, tree, depth):
     optimizer_state = reader.decode(tree["optimizer"], depth + 1)
     history = _history(reader.decode(tree["history"], depth + 1))
     if len(history) != estimator.n_iter_:
-        raise ValueError(f"n_iter_ is {estimator.n_iter_} but the history has {len(history)} epochs")
+        raise ValueError(
+            f"n_iter_ is {estimator.n_iter_} but the history has {len(history)} epochs"
+        )
     module_state = _module_state(estimator, module_state)
     net = estimator._initialized_net(device)
     optimizer_state = _optimizer_state(net.optimizer_, optimizer_state)
@@ -298,9 +302,10 @@ def _module_state(estimator, saved):
 
 def _same_tensor(array, reference, what):
     dtype = np.dtype(str(reference.dtype).removeprefix("torch."))
-    if not (isinstance(array, np.ndarray) and array.shape == tuple(reference.shape) and array.dtype == dtype):
+    shape = tuple(reference.shape)
+    if not (isinstance(array, np.ndarray) and array.shape == shape and array.dtype == dtype):
         found = f"{array.dtype} {array.shape}" if isinstance(array, np.ndarray) else shown(array)
-        raise ValueError(f"{what} is {found}; the network needs {dtype} {tuple(reference.shape)}")
+        raise ValueError(f"{what} is {found}; the network needs {dtype} {shape}")
 
 
 def _optimizer_state(optimizer, saved):
@@ -322,7 +327,8 @@ def _optimizer_state(optimizer, saved):
         raise ValueError("the optimizer's parameter groups do not match the network")
     state = saved["state"]
     params = [p for group in optimizer.param_groups for p in group["params"]]
-    if not (isinstance(state, dict) and all(type(i) is int and 0 <= i < len(params) for i in state)):
+    n = len(params)
+    if not (isinstance(state, dict) and all(type(i) is int and 0 <= i < n for i in state)):
         raise ValueError("the optimizer state is not keyed by parameter index")
     if isinstance(optimizer, torch.optim.LBFGS):
         reference = _lbfgs_reference(optimizer, state)
@@ -374,7 +380,8 @@ def _buffer(value, reference, what, counter=False):
             and value.dtype.kind == "f" and np.isfinite(value):
         return torch.from_numpy(value)  # LBFGS's t: a float or a 0-d tensor
     if reference is None or type(reference) in (int, float, bool):
-        if type(value) is not type(reference) or (type(value) is float and not math.isfinite(value)):
+        finite = type(value) is not float or math.isfinite(value)
+        if type(value) is not type(reference) or not finite:
             raise ValueError(f"{what} is {shown(value)}, not a finite {type(reference).__name__}")
         return value
     if counter and isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind == "f":
@@ -477,7 +484,8 @@ SPECS = {
         "sklearn.preprocessing.MinMaxScaler",
         required=("n_features_in_", "n_samples_seen_", "min_", "scale_", "data_min_",
                   "data_max_", "data_range_"),
-        optional=("feature_names_in_",), check_params=_check_range_params("feature_range", -math.inf, math.inf),
+        optional=("feature_names_in_",),
+        check_params=_check_range_params("feature_range", -math.inf, math.inf),
         check_state=_check_table_state(
             "min_", "scale_", "data_min_", "data_max_", "data_range_", samples=True),
     ),
