@@ -80,7 +80,8 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         small training sets need many passes (36 sequences of batch 32 get
         1000 epochs, 10,000 sequences 100).
     dtype : {"float32", "float64"}, default="float32"
-        Floating-point type of the weights and computations.
+        Floating-point type of the weights and computations. float64 is
+        slower but rounds far less, e.g. for inputs of a large dynamic range.
     gradient_clip : float or None, default=1.0
         Largest norm of the gradient; larger gradients are rescaled. None
         disables clipping.
