@@ -4,13 +4,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test docs docs-noplot bench accuracy clean
+.PHONY: run test lint docs docs-noplot bench accuracy clean
 
 run: $(VENV)/.installed
 	$(BIN)/python -m sklstm
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
+
+# ruff, with the rules in pyproject.toml (CI runs it after the tests).
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
 
 # The documentation site (docs/_build/html), warnings as errors; the
 # gallery runs every examples/plot_*.py (about 30 s on 2 cores).

@@ -98,8 +98,9 @@ def machine():
     """One line naming the CPU, threads and library versions."""
     import platform
 
-    import sklstm
     import skorch
+
+    import sklstm
 
     cpu = platform.processor() or platform.machine()
     try:

@@ -36,9 +36,9 @@ Usage::
 
 import numpy as np
 import torch
+from _timing import interleaved, median, parse_args, print_table, ratio_text, sequence_data
 from torch import nn
 
-from _timing import interleaved, median, parse_args, print_table, ratio_text, sequence_data
 from sklstm import LSTMSequenceClassifier
 
 CONFIGS = {

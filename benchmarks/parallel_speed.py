@@ -15,11 +15,11 @@ Usage::
 """
 
 import torch
+from _timing import interleaved, median, parse_args, print_table, ratio_text, sequence_data
 from joblib import parallel_config
 from sklearn.model_selection import cross_validate
 from skorch.callbacks import Callback
 
-from _timing import interleaved, median, parse_args, print_table, ratio_text, sequence_data
 from sklstm import LSTMSequenceClassifier
 
 

@@ -23,8 +23,8 @@ import statistics
 
 import numpy as np
 import torch
-
 from _timing import interleaved, median, parse_args, print_table, ratio_text, sequence_data
+
 from sklstm import LSTMSequenceClassifier
 
 MODELS = {

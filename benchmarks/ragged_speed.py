@@ -22,11 +22,11 @@ Usage::
 
 import numpy as np
 import torch
+from _timing import interleaved, median, paired_ratio, parse_args, print_table, ratio_text
+from fit_speed import HandLSTM, hand_fit
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_sequence
 
-from _timing import interleaved, median, paired_ratio, parse_args, print_table, ratio_text
-from fit_speed import HandLSTM, hand_fit
 from sklstm import LSTMSequenceClassifier
 
 

@@ -19,7 +19,6 @@ Usage::
 """
 
 import numpy as np
-
 from _timing import interleaved, median, paired_ratio, parse_args, print_table, sequence_data
 from fit_speed import hand_fit, sklstm_fit
 

@@ -13,15 +13,19 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from skorch.callbacks import (
-    Callback, EarlyStopping, GradientNormClipping, LRScheduler, ProgressBar,
-)
-from skorch.helper import predefined_split
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from skorch.callbacks import (
+    Callback,
+    EarlyStopping,
+    GradientNormClipping,
+    LRScheduler,
+    ProgressBar,
+)
+from skorch.helper import predefined_split
 
 from ._cpu import flush_denormal, share_threads
 from ._data import BatchIterator, check_sequences
@@ -138,6 +142,7 @@ class BaseLSTMSequence(BaseEstimator):
                         f"Training was interrupted after {len(net.history)} "
                         "epoch(s); the model keeps the weights reached so far.",
                         UserWarning,
+                        stacklevel=2,
                     )
             net.notify("on_train_end", X=train, y=None)
 
@@ -417,7 +422,7 @@ def _load_optimizer_state(optimizer, state):
         group.update(settings)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _has_fused_kernel(optimizer, device):
     """Whether torch has a fused step of ``optimizer`` for parameters on ``device``.
 

@@ -13,7 +13,11 @@ import torch
 import torch.nn.functional as F
 from skorch import NeuralNet
 from skorch.callbacks import (
-    Callback, EpochTimer, GradientNormClipping, PassthroughScoring, PrintLog,
+    Callback,
+    EpochTimer,
+    GradientNormClipping,
+    PassthroughScoring,
+    PrintLog,
 )
 from skorch.utils import TeeGenerator
 

@@ -302,6 +302,7 @@ def _check_header(path, metadata):
             f"{path} was saved with scikit-learn {_shown(saved)} and is loaded with "
             f"{sklearn.__version__}; scikit-learn estimators in it may behave differently.",
             UserWarning,
+            stacklevel=3,  # the caller of load
         )
     return header
 
@@ -512,6 +513,7 @@ class _Reader:
                 "This model was trained on CUDA, and no CUDA device is present: "
                 "its weights are loaded on the CPU.",
                 UserWarning,
+                stacklevel=2,
             )
             return "cpu"
         return saved

@@ -5,11 +5,11 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from skorch.callbacks import Callback, LRScheduler
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from skorch.callbacks import Callback, LRScheduler
 
 import sklstm._base
 from sklstm import LSTMSequenceClassifier

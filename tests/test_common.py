@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from sklearn.utils.estimator_checks import (
     check_classifiers_train,
-    check_regressors_train,
     check_estimators_pickle,
     check_fit_idempotent,
     check_methods_sample_order_invariance,
     check_methods_subset_invariance,
     check_param_validation,
+    check_regressors_train,
     parametrize_with_checks,
 )
 

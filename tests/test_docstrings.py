@@ -7,7 +7,10 @@ import pytest
 from numpydoc.docscrape import ClassDoc
 
 from sklstm import (
-    LSTMSequenceClassifier, LSTMSequenceRegressor, SequenceScaler, SlidingWindowTransformer,
+    LSTMSequenceClassifier,
+    LSTMSequenceRegressor,
+    SequenceScaler,
+    SlidingWindowTransformer,
 )
 
 # Shared parameters whose text differs on purpose, and why.

@@ -9,24 +9,24 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import cloudpickle
 import joblib
 import numpy as np
 import pytest
 import skorch.net
 import torch
-import cloudpickle
-from skorch import NeuralNet
-from skorch.callbacks import Callback, LRScheduler
 from sklearn.base import clone
 from sklearn.model_selection import cross_validate
+from skorch import NeuralNet
+from skorch.callbacks import Callback, LRScheduler
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import sklstm._base
 import sklstm._data
 from sklstm import LSTMSequenceClassifier, SlidingWindowTransformer
-from sklstm._data import Sequences, check_sequences
 from sklstm._cpu import flush_denormal, is_flushing, on_every_thread
+from sklstm._data import Sequences, check_sequences
 from sklstm._module import POOLINGS, LSTMNet, SequenceBatchNorm
 from sklstm._net import SequenceNet
 
@@ -36,7 +36,7 @@ from sklstm._net import SequenceNet
 def packed_reference(net, x, lengths):
     """LSTMNet's output computed the textbook way: packed sequences, per-row pooling."""
     seq = x
-    for i, layer in enumerate(net.lstms):
+    for layer in net.lstms:
         lstm = nn.LSTM(
             seq.shape[2], layer[0].hidden_size, batch_first=True,
             bidirectional=len(layer) == 2, dtype=x.dtype,

@@ -9,8 +9,8 @@ import joblib
 import numpy as np
 import pytest
 import torch
-from skorch.callbacks import Callback, Checkpoint, LoadInitState
 from sklearn.model_selection import GridSearchCV
+from skorch.callbacks import Callback, Checkpoint, LoadInitState
 
 from sklstm import LSTMSequenceClassifier, LSTMSequenceRegressor
 

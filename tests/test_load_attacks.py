@@ -17,13 +17,13 @@ import warnings
 import numpy as np
 import pytest
 import sklearn
+from _isolated import run_isolated
 from safetensors.numpy import load_file, save_file
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import sklstm
 from sklstm import LSTMSequenceClassifier, LSTMSequenceRegressor
-from _isolated import run_isolated
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(30, 6, 2)).astype(np.float32)

@@ -27,15 +27,18 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from _isolated import run_isolated
 from safetensors.numpy import load_file, save_file
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, RobustScaler, StandardScaler
 
 import sklstm
 from sklstm import (
-    LSTMSequenceClassifier, LSTMSequenceRegressor, SequenceScaler, SlidingWindowTransformer,
+    LSTMSequenceClassifier,
+    LSTMSequenceRegressor,
+    SequenceScaler,
+    SlidingWindowTransformer,
 )
-from _isolated import run_isolated
 
 X = np.random.default_rng(0).normal(size=(24, 5, 2)).astype(np.float32)
 Y = np.array([0, 1, 2] * 8)

@@ -10,10 +10,10 @@ import pytest
 import sklearn
 import torch
 from safetensors.numpy import save_file
-from skorch.callbacks import EarlyStopping
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import EarlyStopping
 
 import sklstm
 from sklstm import LSTMSequenceClassifier, SequenceScaler, SlidingWindowTransformer

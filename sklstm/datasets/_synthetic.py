@@ -6,7 +6,6 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
-
 _SHAPE_CONSTRAINTS = {
     "n_samples": [Interval(Integral, 1, None, closed="left")],
     "n_timesteps": [Interval(Integral, 1, None, closed="left")],
