@@ -27,10 +27,11 @@ from skorch.callbacks import (
 )
 from skorch.helper import predefined_split
 
+from ._callbacks import CosineLR
 from ._cpu import flush_denormal, share_threads
 from ._data import BatchIterator, check_sequences
 from ._module import POOLINGS, LSTMNet
-from ._net import OPTIMIZERS, CosineLR
+from ._optimizers import OPTIMIZERS
 
 # max_epochs="auto": enough epochs for this many optimizer steps, and at
 # least this many epochs (accuracy study, README).

@@ -15,7 +15,7 @@ import torch
 from sklearn.utils import assert_all_finite, check_array
 from sklearn.utils.validation import validate_data
 
-from ._windows import map_steps
+from ._views import map_steps
 
 _NUMERIC_KINDS = "biuf"
 
@@ -164,7 +164,7 @@ def check_sequences(estimator, X, *, reset, layout=None, dtype=np.float32):
             "Sparse input is not supported: sequences must be dense. "
             "Convert X with X.toarray()."
         )
-    if _is_list_of_sequences(X, layout):
+    if is_list_of_sequences(X, layout):
         _check_layout(estimator, "sequences", layout)
         found, seqs = "sequences", _check_sequence_list(X, dtype)
     else:
@@ -235,7 +235,7 @@ def _check_n_features(estimator, n_features, reset):
         )
 
 
-def _is_list_of_sequences(X, layout):
+def is_list_of_sequences(X, layout):
     """Whether ``X`` is a list (or 1D object array) of sequences."""
     is_object_array = isinstance(X, np.ndarray) and X.dtype == object and X.ndim == 1
     if not (is_object_array or isinstance(X, (list, tuple))) or len(X) == 0:

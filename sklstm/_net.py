@@ -5,6 +5,15 @@ work removed that a hand-written loop would not do: the training mode is set
 only when it changes rather than for every batch, callbacks are called only
 for the events they handle, the loss is a plain mean when no sample weights
 are given, and the epoch table is only built when printed.
+
+To do so this module overrides skorch's ``NeuralNet.notify``,
+``train_step``, ``train_step_single``, ``validation_step``,
+``run_single_epoch``, ``infer``, ``get_loss`` and ``initialize_module``, and
+uses these names of skorch that are not its public API: ``_optimizers``,
+``_step_optimizer``, ``_zero_grad_optimizer``, ``_default_callbacks``,
+``callbacks_``, the history's per-epoch ``"batches"`` rows, and the no-op
+event methods of ``NeuralNet`` and ``Callback``. ``tests/test_fast_paths.py``
+pins them: a fit with skorch's own loop gives the same history and weights.
 """
 
 import math
@@ -21,54 +30,14 @@ from skorch.callbacks import (
 )
 from skorch.utils import TeeGenerator
 
+from ._callbacks import ValidAccuracy
 from ._cpu import rebalance_threads
 from ._data import BatchIterator
+from ._optimizers import OPTIMIZERS
 
 
 class TrainingDivergedError(ValueError, FloatingPointError):
     """A loss or weight became NaN or infinite during training."""
-
-
-class ValidAccuracy(Callback):
-    """Record the accuracy on the validation split as ``valid_acc``."""
-
-    def on_epoch_begin(self, net, **kwargs):
-        self.correct_, self.total_ = 0, 0
-
-    def on_batch_end(self, net, batch=None, training=False, y_pred=None, **kwargs):
-        if not training:
-            y_true = batch[1][0]
-            self.correct_ += int((y_pred.argmax(dim=1).cpu() == y_true).sum())
-            self.total_ += len(y_true)
-
-    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
-        if dataset_valid is not None and self.total_:
-            net.history.record("valid_acc", self.correct_ / self.total_)
-
-
-class CosineLR(Callback):
-    """Anneal the learning rate along a half cosine, from lr to 0, batch by batch.
-
-    The schedule spans ``max_epochs`` epochs of the training set passed to
-    ``on_train_begin``; early stopping may end it sooner.
-    """
-
-    def on_train_begin(self, net, X=None, **kwargs):
-        batches = -(-len(X) // net.batch_size)
-        self.total_steps_ = max(1, net.max_epochs * batches)
-        self.step_ = 0
-        self.base_lrs_ = [group["lr"] for group in net.optimizer_.param_groups]
-
-    def on_batch_begin(self, net, training=False, **kwargs):
-        if not training:
-            return
-        factor = 0.5 * (1.0 + math.cos(math.pi * min(self.step_ / self.total_steps_, 1.0)))
-        for group, base in zip(net.optimizer_.param_groups, self.base_lrs_):
-            group["lr"] = base * factor
-        self.step_ += 1
-
-    def on_epoch_end(self, net, **kwargs):
-        net.history.record("lr", net.optimizer_.param_groups[0]["lr"])
 
 
 class SequenceNet(NeuralNet):
@@ -288,14 +257,8 @@ class RegressionNet(SequenceNet):
         return self._weighted_mean(losses.mean(dim=1), weight)
 
 
-# The optimizers the estimators name; each calls a step's closure at most
-# once, so that the step needs none (LBFGS calls it several times).
-OPTIMIZERS = {
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-    "rmsprop": torch.optim.RMSprop,
-    "sgd": torch.optim.SGD,
-}
+# Optimizers that call a step's closure at most once, so that the step
+# needs none (LBFGS calls it several times).
 _CLOSURE_FREE = frozenset(OPTIMIZERS.values())
 
 # NeuralNet's event methods that do nothing (the others keep the history).

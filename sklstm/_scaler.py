@@ -4,8 +4,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
-from ._data import _is_list_of_sequences, check_sequences
-from ._windows import map_steps
+from ._data import check_sequences, is_list_of_sequences
+from ._views import map_steps
 
 
 class SequenceScaler(TransformerMixin, BaseEstimator):
@@ -142,7 +142,7 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
         _, seqs = check_sequences(self, X, reset=False, layout=self._layout, dtype=dtype)
         mean, scale = self.mean_.astype(dtype), self.scale_.astype(dtype)
         values = map_steps(seqs.values, lambda v: func(v, mean, scale))
-        if not _is_list_of_sequences(X, self._layout):
+        if not is_list_of_sequences(X, self._layout):
             return values[:, :, 0] if self._layout == "table" else values
         if seqs.offsets is not None:
             values = np.split(values, seqs.offsets[1:-1])

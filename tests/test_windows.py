@@ -12,7 +12,7 @@ from sklstm import (
     make_windows,
 )
 from sklstm._data import check_sequences
-from sklstm._windows import map_steps, window_view
+from sklstm._views import map_steps, window_view
 
 RNG = np.random.RandomState(0)
 SERIES = RNG.normal(size=(20, 3))
