@@ -9,11 +9,12 @@ import copy
 import functools
 import math
 import warnings
+from abc import ABC, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, is_classifier
+from sklearn.base import BaseEstimator, _fit_context, is_classifier
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -38,41 +39,81 @@ from ._optimizers import OPTIMIZERS
 AUTO_STEPS = 2000
 AUTO_MIN_EPOCHS = 100
 
-# The parameters of both estimators (the classifier adds class_weight, the
-# regressor loss).
-PARAMETER_CONSTRAINTS = {
-    "hidden_size": [Interval(Integral, 1, None, closed="left"), tuple, list],
-    "num_layers": [Interval(Integral, 1, None, closed="left")],
-    "bidirectional": ["boolean"],
-    "dropout": [Interval(Real, 0, 1, closed="left")],
-    "pooling": [StrOptions(set(POOLINGS))],
-    "conv_channels": [tuple, list, None],
-    "optimizer": [StrOptions(set(OPTIMIZERS)), type],
-    "lr": [Interval(Real, 0, None, closed="neither")],
-    "weight_decay": [Interval(Real, 0, None, closed="left")],
-    "batch_size": [Interval(Integral, 1, None, closed="left")],
-    "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-    "lr_schedule": [StrOptions({"cosine", "constant"})],
-    "dtype": [StrOptions({"float32", "float64"})],
-    "gradient_clip": [Interval(Real, 0, None, closed="neither"), None],
-    "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
-    "early_stopping": ["boolean"],
-    "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-    "device": [StrOptions({"cpu", "cuda", "auto"})],
-    "callbacks": [list, None],
-    "random_state": ["random_state"],
-    "verbose": ["verbose"],
-    "warm_start": ["boolean"],
-}
-
-
-class BaseLSTMSequence(BaseEstimator):
+class BaseLSTMSequence(BaseEstimator, ABC):
     """Fitting and prediction shared by the LSTM estimators.
 
-    Subclasses set ``_net_class`` and implement ``_check_y`` (validate the
-    targets), ``_encode_targets`` (targets for the network, fitted target
-    attributes, loss weights), ``_n_outputs`` and ``_criterion``.
+    Subclasses set ``_net_class`` (their skorch net), extend
+    ``_parameter_constraints`` and implement the abstract methods below:
+    how targets are checked and encoded, the network's number of outputs,
+    and the loss.
     """
+
+    # The parameters of both estimators (the classifier adds class_weight,
+    # the regressor loss).
+    _parameter_constraints = {
+        "hidden_size": [Interval(Integral, 1, None, closed="left"), tuple, list],
+        "num_layers": [Interval(Integral, 1, None, closed="left")],
+        "bidirectional": ["boolean"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "pooling": [StrOptions(set(POOLINGS))],
+        "conv_channels": [tuple, list, None],
+        "optimizer": [StrOptions(set(OPTIMIZERS)), type],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "lr_schedule": [StrOptions({"cosine", "constant"})],
+        "dtype": [StrOptions({"float32", "float64"})],
+        "gradient_clip": [Interval(Real, 0, None, closed="neither"), None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "early_stopping": ["boolean"],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "device": [StrOptions({"cpu", "cuda", "auto"})],
+        "callbacks": [list, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+    _net_class = None
+
+    @abstractmethod
+    def _check_y(self, y):
+        """Return the validated targets ``y``."""
+
+    @abstractmethod
+    def _encode_targets(self, y, weight, classes, continue_training, dtype):
+        """Return the network's targets and the loss weights; set fitted target attributes."""
+
+    @abstractmethod
+    def _n_outputs(self):
+        """Return the number of the network's outputs."""
+
+    @abstractmethod
+    def _criterion(self):
+        """Return the loss class and its keyword arguments."""
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to sequences ``X`` and targets ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+                (n_samples, n_timesteps), or list of arrays
+            Training sequences; see Notes for the accepted layouts.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Class labels (numbers or strings) for the classifier; real-valued
+            targets, one column per output, for the regressor.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sequence in the loss.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        warm = self.warm_start and hasattr(self, "net_")
+        return self._fit(X, y, sample_weight, continue_training=warm)
 
     def _fit(self, X, y, sample_weight, **kwargs):
         # A fit that fails (bad input, a diverged loss) leaves the estimator
@@ -87,9 +128,33 @@ class BaseLSTMSequence(BaseEstimator):
             raise
 
     def _fit_and_replace(
-        self, X, y, sample_weight, *, continue_training, classes=None, epochs=None
+        self, X, y, sample_weight, *, continue_training, incremental=False, classes=None
     ):
+        """The steps of a fit: validate, encode the targets, build the net, train.
+
+        ``continue_training`` starts from the previous fit's weights
+        (``warm_start``, or ``partial_fit`` after its first call);
+        ``incremental`` is ``partial_fit``: one epoch on all of ``X`` at
+        ``lr``, keeping the optimizer's state.
+        """
         hidden_sizes = self._check_params()
+        layout, data = self._training_data(X, y, sample_weight, continue_training, classes)
+        rng = check_random_state(self.random_state)
+        train, valid = (data, None) if incremental else self._split(data, rng)
+        net = self._build_net(
+            data.n_features, data.values.dtype, hidden_sizes, valid,
+            max_epochs=self._epochs(len(train)), schedule=not incremental,
+        )
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        self._train(net, train, seed, continue_training, incremental)
+        self._layout, self._dtype = layout, np.dtype(self.dtype)
+        self.net_ = net
+        self.history_ = net.history
+        self.n_iter_ = len(net.history)
+        return self
+
+    def _training_data(self, X, y, sample_weight, continue_training, classes):
+        """Return ``(layout, Sequences)``: validated sequences with targets and weights."""
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y "
@@ -112,18 +177,10 @@ class BaseLSTMSequence(BaseEstimator):
             weight = None  # the weighted mean is the plain mean
         else:
             weight = weight.astype(np.float32)
-        data = data.with_targets(targets, weight)
+        return layout, data.with_targets(targets, weight)
 
-        rng = check_random_state(self.random_state)
-        if epochs is not None:  # partial_fit
-            train, valid = data, None
-        else:
-            train, valid = self._split(data, rng)
-        net = self._build_net(
-            data.n_features, data.values.dtype, hidden_sizes, valid,
-            max_epochs=self._epochs(len(train)), schedule=epochs is None,
-        )
-        seed = int(rng.randint(np.iinfo(np.int32).max))
+    def _train(self, net, train, seed, continue_training, incremental):
+        """Initialize ``net`` from ``seed`` (or the previous fit) and train it on ``train``."""
         with torch.random.fork_rng(devices=self._cuda_devices(net.device)):
             # Only the generators in use: torch.manual_seed would also queue
             # seeds for CUDA, outside the forked state.
@@ -132,11 +189,11 @@ class BaseLSTMSequence(BaseEstimator):
                 torch.cuda.manual_seed(seed)
             net.initialize()
             if continue_training:
-                self._continue_from(self.net_, net, keep_optimizer=epochs is not None)
+                self._continue_from(self.net_, net, keep_optimizer=incremental)
             net.notify("on_train_begin", X=train, y=None)
             try:
                 with _cpu_settings(enabled=net.device == "cpu"):
-                    net.fit_loop(train, epochs=epochs)
+                    net.fit_loop(train, epochs=1 if incremental else None)
             except KeyboardInterrupt:  # skorch's EarlyStopping stops this way too
                 if not _stopped_early(net):
                     warnings.warn(
@@ -146,12 +203,6 @@ class BaseLSTMSequence(BaseEstimator):
                         stacklevel=2,
                     )
             net.notify("on_train_end", X=train, y=None)
-
-        self._layout, self._dtype = layout, dtype
-        self.net_ = net
-        self.history_ = net.history
-        self.n_iter_ = len(net.history)
-        return self
 
     def _outputs(self, X):
         """Return the network's outputs for ``X`` as a float64 CPU tensor."""

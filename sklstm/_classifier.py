@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
-from ._base import PARAMETER_CONSTRAINTS, BaseLSTMSequence
+from ._base import BaseLSTMSequence
 from ._net import SequenceNet
 
 
@@ -163,7 +163,7 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
     """
 
     _parameter_constraints = {
-        **PARAMETER_CONSTRAINTS,
+        **BaseLSTMSequence._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
     _net_class = SequenceNet
@@ -220,28 +220,6 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         self.warm_start = warm_start
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the network to sequences ``X`` and labels ``y``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_timesteps, n_features) or \
-                (n_samples, n_timesteps), or list of arrays
-            Training sequences; see Notes for the accepted layouts.
-        y : array-like of shape (n_samples,)
-            Class labels (numbers or strings).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sequence in the loss.
-
-        Returns
-        -------
-        self : LSTMSequenceClassifier
-            The fitted classifier.
-        """
-        warm = self.warm_start and hasattr(self, "net_")
-        return self._fit(X, y, sample_weight, continue_training=warm)
-
-    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train for one more epoch on ``X``, ``y`` (no validation split).
 
@@ -266,7 +244,7 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         if classes is None and first:
             classes = np.unique(np.asarray(y))
         return self._fit(
-            X, y, sample_weight, continue_training=not first, classes=classes, epochs=1
+            X, y, sample_weight, continue_training=not first, incremental=True, classes=classes
         )
 
     def predict_proba(self, X):

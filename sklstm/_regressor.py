@@ -6,7 +6,7 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import StrOptions
 
-from ._base import PARAMETER_CONSTRAINTS, BaseLSTMSequence
+from ._base import BaseLSTMSequence
 from ._net import RegressionNet
 
 LOSSES = {
@@ -163,7 +163,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
     """
 
     _parameter_constraints = {
-        **PARAMETER_CONSTRAINTS,
+        **BaseLSTMSequence._parameter_constraints,
         "loss": [StrOptions(set(LOSSES))],
     }
     _net_class = RegressionNet
@@ -220,28 +220,6 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         self.warm_start = warm_start
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the network to sequences ``X`` and targets ``y``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_timesteps, n_features) or \
-                (n_samples, n_timesteps), or list of arrays
-            Training sequences; see Notes for the accepted layouts.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Real-valued targets.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sequence in the loss.
-
-        Returns
-        -------
-        self : LSTMSequenceRegressor
-            The fitted regressor.
-        """
-        warm = self.warm_start and hasattr(self, "net_")
-        return self._fit(X, y, sample_weight, continue_training=warm)
-
-    @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Train for one more epoch on ``X``, ``y`` (no validation split).
 
@@ -260,7 +238,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
             The updated regressor.
         """
         first = not hasattr(self, "net_")
-        return self._fit(X, y, sample_weight, continue_training=not first, epochs=1)
+        return self._fit(X, y, sample_weight, continue_training=not first, incremental=True)
 
     def predict(self, X):
         """Return the predicted targets of each sequence.
