@@ -9,7 +9,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
 from ._base import BaseLSTMSequence
-from ._net import SequenceNet
+from ._net import ClassifierNet
 
 
 class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
@@ -166,7 +166,7 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         **BaseLSTMSequence._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
-    _net_class = SequenceNet
+    _net_class = ClassifierNet
 
     def __init__(
         self,

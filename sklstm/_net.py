@@ -19,7 +19,6 @@ pins them: a fit with skorch's own loop gives the same history and weights.
 import math
 
 import torch
-import torch.nn.functional as F
 from skorch import NeuralNet
 from skorch.callbacks import (
     Callback,
@@ -41,12 +40,14 @@ class TrainingDivergedError(ValueError, FloatingPointError):
 
 
 class SequenceNet(NeuralNet):
-    """NeuralNet whose batches are ``({"x", "lengths"}, (y, weight))``.
+    """NeuralNet whose batches are ``({"x", "lengths"}, (y, weight))``, for any task.
 
     ``lengths`` is None when all sequences of the batch are equally long,
     else a CPU int64 tensor (the module moves it with the batch).
-    ``weight`` is None for an unweighted loss (the criterion's mean), else
-    the loss is the weighted mean of the per-sample cross-entropies.
+    ``weight`` is None for an unweighted loss, the mean over the batch,
+    else the loss is the weighted mean of the per-sample losses. The task's
+    net (``ClassifierNet``, ``RegressorNet``) says how its criterion gives
+    both.
     """
 
     @property
@@ -55,7 +56,6 @@ class SequenceNet(NeuralNet):
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
-            ("valid_acc", ValidAccuracy()),
         ]
         if self.verbose:  # PrintLog formats its table even when silent
             callbacks.append(("print_log", PrintLog()))
@@ -230,31 +230,57 @@ class SequenceNet(NeuralNet):
         y, weight = y_true
         y = self._to_device(y)
         if weight is None:
-            return self.criterion_(y_pred, y)  # the fused mean
-        return self._weighted_mean(F.cross_entropy(y_pred, y, reduction="none"), weight)
-
-    def _weighted_mean(self, losses, weight):
+            return self._mean_loss(y_pred, y)
         weight = self._to_device(weight)
+        losses = self._sample_losses(y_pred, y)
         return (losses * weight).sum() / weight.sum().clamp_min(torch.finfo(weight.dtype).tiny)
 
+    def _mean_loss(self, y_pred, y):
+        """The criterion's loss, averaged over the batch."""
+        raise NotImplementedError
 
-class RegressionNet(SequenceNet):
-    """SequenceNet for real-valued targets of shape ``(batch, n_outputs)``.
+    def _sample_losses(self, y_pred, y):
+        """The criterion's loss of each sample of the batch."""
+        raise NotImplementedError
 
-    The criterion computes elementwise losses (``reduction="none"``); a
-    sample's loss is their mean over the outputs. There is no accuracy.
+
+class ClassifierNet(SequenceNet):
+    """SequenceNet for class codes; records the validation accuracy.
+
+    The criterion (cross-entropy) gives the batch mean directly; a copy of
+    it with the same parameters and ``reduction="none"`` gives the
+    per-sample losses of a weighted batch.
     """
 
     @property
     def _default_callbacks(self):
-        return [item for item in super()._default_callbacks if item[0] != "valid_acc"]
+        return [*super()._default_callbacks, ("valid_acc", ValidAccuracy())]
 
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        y, weight = y_true
-        losses = self.criterion_(y_pred, self._to_device(y))
-        if weight is None:
-            return losses.mean()
-        return self._weighted_mean(losses.mean(dim=1), weight)
+    def initialize_criterion(self):
+        super().initialize_criterion()
+        params = {**self.get_params_for("criterion"), "reduction": "none"}
+        self.sample_criterion_ = self.criterion(**params)
+        return self
+
+    def _mean_loss(self, y_pred, y):
+        return self.criterion_(y_pred, y)  # the fused mean
+
+    def _sample_losses(self, y_pred, y):
+        return self.sample_criterion_(y_pred, y)
+
+
+class RegressorNet(SequenceNet):
+    """SequenceNet for real-valued targets of shape ``(batch, n_outputs)``.
+
+    The criterion computes elementwise losses (``reduction="none"``); a
+    sample's loss is their mean over the outputs.
+    """
+
+    def _mean_loss(self, y_pred, y):
+        return self.criterion_(y_pred, y).mean()
+
+    def _sample_losses(self, y_pred, y):
+        return self.criterion_(y_pred, y).mean(dim=1)
 
 
 # Optimizers that call a step's closure at most once, so that the step

@@ -7,7 +7,7 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import StrOptions
 
 from ._base import BaseLSTMSequence
-from ._net import RegressionNet
+from ._net import RegressorNet
 
 LOSSES = {
     "squared_error": torch.nn.MSELoss,
@@ -166,7 +166,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         **BaseLSTMSequence._parameter_constraints,
         "loss": [StrOptions(set(LOSSES))],
     }
-    _net_class = RegressionNet
+    _net_class = RegressorNet
 
     def __init__(
         self,

@@ -28,7 +28,7 @@ from sklstm import LSTMSequenceClassifier, SlidingWindowTransformer
 from sklstm._cpu import flush_denormal, is_flushing, on_every_thread
 from sklstm._data import Sequences, check_sequences
 from sklstm._module import POOLINGS, LSTMNet, SequenceBatchNorm
-from sklstm._net import SequenceNet
+from sklstm._net import ClassifierNet
 
 # -- the network: dense masked LSTM against packed sequences ------------------
 
@@ -206,9 +206,12 @@ def test_large_finite_values_whose_sum_overflows_are_accepted():
 # -- loss and training loop ----------------------------------------------------
 
 
-def test_unweighted_loss_equals_the_weighted_loss_with_equal_weights():
-    net = SequenceNet(
-        LSTMNet, criterion=nn.CrossEntropyLoss, module__n_features=2, module__n_outputs=3
+@pytest.mark.parametrize("criterion_params", [{}, {"criterion__label_smoothing": 0.2}])
+def test_unweighted_loss_equals_the_weighted_loss_with_equal_weights(criterion_params):
+    # The weighted path uses the criterion's own parameters too.
+    net = ClassifierNet(
+        LSTMNet, criterion=nn.CrossEntropyLoss, module__n_features=2, module__n_outputs=3,
+        **criterion_params,
     ).initialize()
     logits = torch.randn(7, 3, requires_grad=True)
     y = torch.tensor([0, 1, 2, 2, 1, 0, 0])
@@ -240,7 +243,7 @@ class Seen(Callback):
 
 
 def test_only_handling_callbacks_are_notified_and_the_list_is_followed():
-    net = SequenceNet(
+    net = ClassifierNet(
         LSTMNet, criterion=nn.CrossEntropyLoss, module__n_features=2, module__n_outputs=2,
         verbose=0,
     ).initialize()
@@ -266,8 +269,8 @@ class MarkBatch(Callback):
         net.history.record_batch("began_training", training)
 
 
-class SkorchLoopNet(SequenceNet):
-    """SequenceNet with skorch's own loop: every callback notified, mode set per batch."""
+class SkorchLoopNet(ClassifierNet):
+    """ClassifierNet with skorch's own loop: every callback notified, mode set per batch."""
 
     notify = NeuralNet.notify
     train_step = NeuralNet.train_step
