@@ -99,10 +99,10 @@ def save(estimator, path):
     >>> bool(np.array_equal(loaded.predict_proba(X), clf.predict_proba(X)))
     True
     """
-    writer = _Writer()
-    tree = writer.encode(estimator, type(estimator).__name__)
     if not isinstance(estimator, BaseEstimator):
         _refuse(estimator, type(estimator).__name__, "only estimators can be saved")
+    writer = _Writer()
+    tree = writer.encode(estimator, type(estimator).__name__)
     from . import __version__
 
     header = {
@@ -552,7 +552,7 @@ def _key(key):
     Integers are limited to 64 bits: ints colliding in Python's hash differ
     by multiples of 2**61 - 1, so at most a few fit in that range.
     """
-    if isinstance(key, (np.generic)) and key.dtype.kind in "biuf":
+    if isinstance(key, np.generic) and key.dtype.kind in "biuf":
         key = key.item()
     if isinstance(key, str) or key is None or type(key) is bool:
         return key

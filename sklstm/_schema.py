@@ -80,7 +80,8 @@ def build(reader, tree, depth):
 
     state = _object(tree["state"], f"{cls.__name__} fitted attributes")
     unknown = set(state) - spec.attributes
-    missing = spec.required - set(state) if set(state) - {_OUTPUT_CONFIG} else set()
+    fitted = bool(set(state) - {_OUTPUT_CONFIG})  # set_output's choice alone is not a fit
+    missing = spec.required - set(state) if fitted else set()
     if unknown or missing:
         which = f"an unknown attribute {shown(min(unknown))}" if unknown else (
             f"only part of its fitted attributes (no {min(missing)})")
@@ -88,7 +89,6 @@ def build(reader, tree, depth):
     for name, value in state.items():
         setattr(estimator, name, reader.decode(value, depth + 1))
     _check_output_config(estimator)
-    fitted = bool(set(state) - {_OUTPUT_CONFIG})
     if fitted:
         spec.check_state(estimator)
     if spec.has_net and fitted != ("net" in tree):
@@ -431,7 +431,8 @@ def _history(history):
         raise ValueError("the history is not a list of epochs")
     for epoch in history:
         _row(epoch, "an epoch")
-        for batch in epoch.get("batches", []) if isinstance(epoch.get("batches"), list) else ():
+        batches = epoch.get("batches")
+        for batch in batches if isinstance(batches, list) else ():
             _row(batch, "a batch")
     return history
 
