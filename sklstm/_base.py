@@ -82,7 +82,11 @@ class BaseLSTMSequence(BaseEstimator, ABC):
 
     @abstractmethod
     def _encode_targets(self, y, weight, classes, continue_training, dtype):
-        """Return the network's targets and the loss weights; set fitted target attributes."""
+        """Return the network's targets and the loss weights; set fitted target attributes.
+
+        ``weight`` is the checked ``sample_weight`` or None; so may be the
+        weights returned (every sample counts the same).
+        """
 
     @abstractmethod
     def _n_outputs(self):
@@ -171,13 +175,12 @@ class BaseLSTMSequence(BaseEstimator, ABC):
                 f"X and y have inconsistent numbers of samples: X has {len(data)} "
                 f"sequences, y has {len(y)} targets."
             )
-        weight = _check_sample_weight(sample_weight, y, ensure_non_negative=True)
-        targets, weight = self._encode_targets(y, weight, classes, continue_training, dtype)
-        if weight[0] > 0 and np.all(weight == weight[0]):
-            weight = None  # the weighted mean is the plain mean
-        else:
-            weight = weight.astype(np.float32)
-        return layout, data.with_targets(targets, weight)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, y, ensure_non_negative=True)
+        targets, weight = self._encode_targets(
+            y, sample_weight, classes, continue_training, dtype
+        )
+        return layout, data.with_targets(targets, _loss_weights(weight, dtype))
 
     def _train(self, net, train, seed, continue_training, incremental):
         """Initialize ``net`` from ``seed`` (or the previous fit) and train it on ``train``."""
@@ -452,6 +455,13 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         if keep_optimizer and type(net.optimizer_) is type(previous.optimizer_):
             _load_optimizer_state(net.optimizer_, previous.optimizer_.state_dict())
         net.history_ = previous.history_
+
+
+def _loss_weights(weight, dtype):
+    """The weights of the loss in the network's dtype, or None for a plain mean."""
+    if weight is None or (weight[0] > 0 and np.all(weight == weight[0])):
+        return None  # equal weights: the weighted mean is the plain mean
+    return weight.astype(dtype, copy=False)
 
 
 def _is_finite_float(value):

@@ -13,7 +13,8 @@ class ValidAccuracy(Callback):
 
     def on_batch_end(self, net, batch=None, training=False, y_pred=None, **kwargs):
         if not training:
-            y_true = batch[1][0]
+            _, targets = batch
+            y_true = targets.y
             self.correct_ += int((y_pred.argmax(dim=1).cpu() == y_true).sum())
             self.total_ += len(y_true)
 

@@ -135,7 +135,7 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
     prediction whatever it is batched with. The number of time steps may
     differ between ``fit`` and ``predict`` for 3D and list input.
 
-    On the CPU, ``fit`` (and ``predict_proba`` beyond one batch) flushes
+    On the CPU, ``fit`` (and predictions beyond one batch) flush
     denormal floats to zero in all of torch's threads, which can make
     training several times faster (saturated gates, vanishing gradients)
     and changes results by less than 1e-38; fits running at once in threads
@@ -297,7 +297,7 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         codes = self._encode(y, classes, continue_training)
         if self.class_weight is not None:
             per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
-            weight = weight * per_class[codes]
+            weight = per_class[codes] if weight is None else weight * per_class[codes]
         return codes, weight
 
     def _encode(self, y, classes, continue_training):
@@ -305,8 +305,8 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         if continue_training:
             if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
                 raise ValueError(
-                    f"classes={list(classes)} differ from the classes of the "
-                    f"earlier fit, {list(self.classes_)}."
+                    f"classes={np.asarray(classes).tolist()} differ from the classes "
+                    f"of the earlier fit, {self.classes_.tolist()}."
                 )
             known = self.classes_
         else:
@@ -315,13 +315,13 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
                 where = "y" if classes is None else "classes"
                 raise ValueError(
                     f"{type(self).__name__} needs at least 2 classes, but {where} "
-                    f"contains only one class: {known[0]!r}."
+                    f"contains only one class: {known.tolist()[0]!r}."
                 )
         new = np.setdiff1d(y, known)
         if new.size:
             raise ValueError(
-                f"y contains labels {list(new)} that are not among the classes "
-                f"{list(known)}; {self._how_to_add_classes(continue_training)}"
+                f"y contains labels {new.tolist()} that are not among the classes "
+                f"{known.tolist()}; {self._how_to_add_classes(continue_training)}"
             )
         if not continue_training:
             self.classes_ = known

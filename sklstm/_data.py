@@ -8,6 +8,7 @@ with their offsets. Batches are copied from it one at a time, so a large
 """
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -18,6 +19,13 @@ from sklearn.utils.validation import validate_data
 from ._views import map_steps
 
 _NUMERIC_KINDS = "biuf"
+
+
+class Targets(NamedTuple):
+    """A batch's targets: ``y`` and the loss weights (None: a plain mean)."""
+
+    y: torch.Tensor
+    weight: torch.Tensor | None
 
 
 class Sequences(torch.utils.data.Dataset):
@@ -82,12 +90,12 @@ class Sequences(torch.utils.data.Dataset):
         return self.subset(order), order
 
     def batch(self, indices):
-        """Return ``(X, y)`` for the network: padded inputs and targets.
+        """Return ``(X, targets)`` for the network: padded inputs and targets.
 
-        ``indices`` is an integer array or a slice. ``X["lengths"]`` is None
-        when all sequences of the batch are equally long (nothing to mask);
-        ``y`` is ``(codes, weight)`` or None, with ``weight`` None for an
-        unweighted loss.
+        ``indices`` is an integer array or a slice. ``X`` is a dict of the
+        module's arguments: ``X["x"]``, and ``X["lengths"]``, None when all
+        sequences of the batch are equally long (nothing to mask).
+        ``targets`` is a ``Targets``, or None for sequences without targets.
         """
         if self.index is not None:
             indices = self.index[indices]
@@ -101,7 +109,7 @@ class Sequences(torch.utils.data.Dataset):
         if self.y is None:
             return X, None
         weight = None if self.weight is None else torch.from_numpy(self.weight[indices])
-        return X, (torch.from_numpy(self.y[indices]), weight)
+        return X, Targets(torch.from_numpy(self.y[indices]), weight)
 
     def _padded(self, indices):
         """Gather ragged sequences into one zero-padded array."""

@@ -12,7 +12,7 @@ To do so this module overrides skorch's ``NeuralNet.notify``,
 uses these names of skorch that are not its public API: ``_optimizers``,
 ``_step_optimizer``, ``_zero_grad_optimizer``, ``_default_callbacks``,
 ``callbacks_``, the history's per-epoch ``"batches"`` rows, and the no-op
-event methods of ``NeuralNet`` and ``Callback``. ``tests/test_fast_paths.py``
+event methods of ``NeuralNet`` and ``Callback``. ``tests/test_net.py``
 pins them: a fit with skorch's own loop gives the same history and weights.
 """
 
@@ -40,7 +40,7 @@ class TrainingDivergedError(ValueError, FloatingPointError):
 
 
 class SequenceNet(NeuralNet):
-    """NeuralNet whose batches are ``({"x", "lengths"}, (y, weight))``, for any task.
+    """NeuralNet whose batches are ``({"x", "lengths"}, Targets(y, weight))``, for any task.
 
     ``lengths`` is None when all sequences of the batch are equally long,
     else a CPU int64 tensor (the module moves it with the batch).
@@ -156,7 +156,7 @@ class SequenceNet(NeuralNet):
             step = step_fn(batch, **fit_params)
             row = rows[-1]
             row[loss_key] = loss = step["loss"].item()
-            row[size_key] = len(batch[1][0])
+            row[size_key] = len(batch[0]["x"])
             if not math.isfinite(loss):
                 raise self._diverged(f"the {prefix} loss became {loss}")
             for handler in end:
@@ -180,7 +180,7 @@ class SequenceNet(NeuralNet):
     def train_step_single(self, batch, **fit_params):
         X, y = batch
         self._ensure_mode(training=True)
-        y_pred = self.infer(X, sample_weight=y[1])  # batch norm weighs samples too
+        y_pred = self.infer(X, sample_weight=y.weight)  # batch norm weighs samples too
         loss = self.get_loss(y_pred, y, X=X, training=True)
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
@@ -227,8 +227,7 @@ class SequenceNet(NeuralNet):
         return self.module_(self._to_device(x["x"]), x["lengths"], sample_weight)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        y, weight = y_true
-        y = self._to_device(y)
+        y, weight = self._to_device(y_true.y), y_true.weight
         if weight is None:
             return self._mean_loss(y_pred, y)
         weight = self._to_device(weight)

@@ -134,9 +134,27 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
 
     Notes
     -----
-    Inputs are those of ``LSTMSequenceClassifier``: a 3D array ``(n_samples,
-    n_timesteps, n_features)``, a 2D array or DataFrame of univariate
-    sequences, or a list of sequences of different lengths.
+    ``X`` may be a 3D array ``(n_samples, n_timesteps, n_features)``, a 2D
+    array or DataFrame ``(n_samples, n_timesteps)`` of univariate sequences,
+    or a list of 2D ``(n_timesteps_i, n_features)`` or 1D arrays of different
+    lengths. Sequences of different lengths are padded per batch; the LSTM
+    reads each sequence within its own length (as with
+    ``torch.nn.utils.rnn.pack_padded_sequence``, but on the faster dense
+    kernel) and the pooling ignores the padding, so a sequence gets the same
+    prediction whatever it is batched with. The number of time steps may
+    differ between ``fit`` and ``predict`` for 3D and list input.
+
+    On the CPU, ``fit`` (and predictions beyond one batch) flush
+    denormal floats to zero in all of torch's threads, which can make
+    training several times faster (saturated gates, vanishing gradients)
+    and changes results by less than 1e-38; fits running at once in threads
+    of one process split torch's threads between them. The settings of the
+    calling thread and of torch are restored afterwards.
+
+    With ``sample_weight``, each batch's loss is the weighted mean of its
+    samples' losses. Integer weights are exactly equivalent to repeating
+    samples when one batch holds the whole training set (``batch_size >=
+    n_samples``); with smaller batches they are equivalent on average.
 
     The network learns standardized targets: ``fit`` subtracts each
     target's (weighted) mean and divides by its standard deviation, and
@@ -283,7 +301,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
 
         A new fit sets ``n_outputs_`` and the location and scale of each target.
         """
-        y2 = y.reshape(len(y), -1).astype(np.float64)
+        y2 = y.reshape(len(y), -1).astype(np.float64, copy=False)
         if continue_training:
             if y2.shape[1] != self.n_outputs_:
                 raise ValueError(
@@ -297,8 +315,9 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
             )
             self._y_1d = y.ndim == 1
             self.n_outputs_ = y2.shape[1]
-        targets = (y2 - self._y_center) / self._y_scale
-        return targets.astype(dtype), weight
+        targets = y2 - self._y_center  # the one float64 copy
+        targets /= self._y_scale
+        return targets.astype(dtype, copy=False), weight
 
 
 def _location_and_scale(y, weight, robust):
@@ -327,7 +346,12 @@ def _location_and_scale(y, weight, robust):
 
 
 def _weighted_median(y, weight):
-    """Each column's weighted median: the first value with half the weight below."""
+    """Each column's weighted median: the first value with half the weight below.
+
+    ``weight`` None counts every row once.
+    """
+    if weight is None:
+        return np.partition(y, (len(y) - 1) // 2, axis=0)[(len(y) - 1) // 2]
     order = np.argsort(y, axis=0, kind="stable")
     cumulative = np.cumsum(weight[order], axis=0)
     first = np.argmax(cumulative >= 0.5 * cumulative[-1], axis=0)

@@ -1,6 +1,7 @@
 """Small seeded data shared by the tests."""
 
 import pytest
+from _tasks import ESTIMATORS
 
 from sklstm.datasets import make_sequence_classification
 
@@ -20,3 +21,9 @@ def ragged():
         n_samples=48, n_timesteps=15, min_timesteps=4, n_features=2, n_classes=3,
         random_state=0,
     )
+
+
+@pytest.fixture(params=ESTIMATORS, ids=lambda Estimator: Estimator.__name__)
+def Estimator(request):
+    """Each LSTM estimator in turn, for behaviour they share through the base."""
+    return request.param

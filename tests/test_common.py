@@ -102,7 +102,7 @@ def test_float32_train_checks():
 def test_float32_regressor_subset_invariance():
     # A float32 regressor's outputs are real numbers, compared to float32
     # rounding: batches of other sizes take other matrix kernels, which
-    # round differently (about 1e-7 relative), so sklearn's exact check
+    # round differently at float32 precision, so sklearn's exact check
     # (rtol 1e-7) is met by the float64 network only.
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(40, 6, 2)), rng.normal(size=40)

@@ -45,3 +45,18 @@ def test_shared_parameters_read_the_same_in_both_estimators():
         # The type lines differ only in the default, which the test above checks.
         assert classifier[name][0].split("default=")[0] == regressor[name][0].split("default=")[0]
         assert classifier[name][1] == regressor[name][1], name
+
+
+def notes(cls):
+    return "\n".join(ClassDoc(cls)["Notes"]).split("\n\n")
+
+
+def test_notes_on_inputs_and_cpu_settings_read_the_same_in_both_estimators():
+    # The first two paragraphs of Notes describe the base: the accepted
+    # inputs and the CPU settings of a fit.
+    classifier, regressor = notes(LSTMSequenceClassifier), notes(LSTMSequenceRegressor)
+    assert classifier[:2] == regressor[:2]
+    assert "padded per batch" in classifier[0] and "denormal" in classifier[1]
+    # Each also says how sample weights enter the loss.
+    assert any("weighted mean of its" in p for p in classifier)
+    assert any("weighted mean of its" in p for p in regressor)

@@ -1,8 +1,13 @@
-"""Bad input gets a ValueError or TypeError that says what is wrong."""
+"""Bad input gets a ValueError or TypeError that says what is wrong.
+
+Input shared by both estimators (sequences, weights, parameters) is tested
+on each; class labels on the classifier.
+"""
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _tasks import outputs, targets
 
 from sklstm import LSTMSequenceClassifier
 
@@ -53,11 +58,11 @@ BAD_X = [
 
 
 @pytest.mark.parametrize("X, error, match", BAD_X)
-def test_bad_X_in_fit(X, error, match):
+def test_bad_X_in_fit(Estimator, X, error, match):
     n_samples = X.shape[0] if hasattr(X, "shape") else len(X)
-    y = np.arange(n_samples) % 2
+    y = targets(Estimator, np.arange(n_samples) % 2)
     with pytest.raises(error, match=match):
-        LSTMSequenceClassifier(**FAST).fit(X, y)
+        Estimator(**FAST).fit(X, y)
 
 
 # 2D tables are a layout error for a model fitted on 3D data (tested below).
@@ -65,15 +70,15 @@ def test_bad_X_in_fit(X, error, match):
     "X, error, match",
     [c for c in BAD_X if not (isinstance(c[0], np.ndarray) and c[0].ndim == 2)],
 )
-def test_bad_X_in_predict(X, error, match):
-    clf = LSTMSequenceClassifier(**FAST).fit(X3, Y)
+def test_bad_X_in_predict(Estimator, X, error, match):
+    est = Estimator(**FAST).fit(X3, targets(Estimator, Y))
     with pytest.raises(error, match=match):
-        clf.predict_proba(X)
+        est.predict(X)
 
 
-def test_object_array_of_numbers_is_accepted():
-    clf = LSTMSequenceClassifier(**FAST).fit(X3.astype(object), Y)
-    np.testing.assert_array_equal(clf.predict_proba(X3.astype(object)), clf.predict_proba(X3))
+def test_object_array_of_numbers_is_accepted(Estimator):
+    est = Estimator(**FAST).fit(X3.astype(object), targets(Estimator, Y))
+    np.testing.assert_array_equal(outputs(est, X3.astype(object)), outputs(est, X3))
 
 
 @pytest.mark.parametrize(
@@ -92,30 +97,31 @@ def test_bad_y(y, match):
         LSTMSequenceClassifier(**FAST).fit(X3, y)
 
 
-def test_bad_sample_weight():
-    with pytest.raises(ValueError, match="Negative values"):
-        LSTMSequenceClassifier(**FAST).fit(X3, Y, sample_weight=-np.ones(10))
-    with pytest.raises(ValueError, match="zero"):
-        LSTMSequenceClassifier(**FAST).fit(X3, Y, sample_weight=np.zeros(10))
-    with pytest.raises(ValueError, match="shape"):
-        LSTMSequenceClassifier(**FAST).fit(X3, Y, sample_weight=np.ones(9))
+def test_bad_sample_weight(Estimator):
+    est, y = Estimator(**FAST), targets(Estimator, Y)
+    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
+        est.fit(X3, y, sample_weight=-np.ones(10))
+    with pytest.raises(ValueError, match="at least one non-zero number"):
+        est.fit(X3, y, sample_weight=np.zeros(10))
+    with pytest.raises(ValueError, match=r"sample_weight.shape == \(9,\), expected \(10,\)"):
+        est.fit(X3, y, sample_weight=np.ones(9))
 
 
-def test_features_must_match_between_fit_and_predict():
-    clf = LSTMSequenceClassifier(**FAST).fit(X3, Y)
+def test_features_must_match_between_fit_and_predict(Estimator):
+    est = Estimator(**FAST).fit(X3, targets(Estimator, Y))
     with pytest.raises(ValueError, match="X has 3 features per time step.*expecting 2"):
-        clf.predict(RNG.normal(size=(4, 6, 3)))
+        est.predict(RNG.normal(size=(4, 6, 3)))
     with pytest.raises(ValueError, match="X has 1 features per time step"):
-        clf.predict([r[:, 0] for r in RAGGED])
+        est.predict([r[:, 0] for r in RAGGED])
 
 
-def test_layout_must_match_between_fit_and_predict():
-    clf = LSTMSequenceClassifier(**FAST).fit(X3, Y)
+def test_layout_must_match_between_fit_and_predict(Estimator):
+    est = Estimator(**FAST).fit(X3, targets(Estimator, Y))
     with pytest.raises(ValueError, match=r"fitted on 3D or ragged.*X\[:, :, None\]"):
-        clf.predict(X3[:, :, 0])
-    clf.fit(X3[:, :, 0], Y)
+        est.predict(X3[:, :, 0])
+    est.fit(X3[:, :, 0], targets(Estimator, Y))
     with pytest.raises(ValueError, match="fitted on a 2D array"):
-        clf.predict(X3)
+        est.predict(X3)
 
 
 @pytest.mark.parametrize(
@@ -130,7 +136,6 @@ def test_layout_must_match_between_fit_and_predict():
         (dict(validation_fraction=1.0), "validation_fraction"),
         (dict(device="tpu"), "device"),
         (dict(dtype="float16"), "dtype"),
-        (dict(class_weight="auto"), "class_weight"),
         (dict(callbacks="print"), "callbacks"),
         (dict(num_layers=0), "num_layers"),
         (dict(bidirectional="yes"), "bidirectional"),
@@ -147,21 +152,27 @@ def test_layout_must_match_between_fit_and_predict():
         (dict(conv_channels=128), "conv_channels"),
     ],
 )
-def test_invalid_parameters_name_what_is_allowed(params, match):
-    with pytest.raises(ValueError, match=f"'{match}' parameter of LSTMSequenceClassifier must be"):
-        LSTMSequenceClassifier(**params).fit(X3, Y)
+def test_invalid_parameters_name_what_is_allowed(Estimator, params, match):
+    name = Estimator.__name__
+    with pytest.raises(ValueError, match=f"'{match}' parameter of {name} must be"):
+        Estimator(**params).fit(X3, targets(Estimator, Y))
+
+
+def test_invalid_class_weight_names_what_is_allowed():
+    with pytest.raises(ValueError, match="'class_weight' parameter of LSTMSequenceClassifier must be"):
+        LSTMSequenceClassifier(class_weight="auto").fit(X3, Y)
 
 
 @pytest.mark.parametrize("name", ["lr", "weight_decay", "gradient_clip"])
-def test_real_parameters_beyond_float64_are_refused(name):
+def test_real_parameters_beyond_float64_are_refused(Estimator, name):
     # sklearn's Interval(Real) admits any int; 10**400 has no float.
     with pytest.raises(ValueError, match=f"{name}=1000.* is not a finite floating-point number"):
-        LSTMSequenceClassifier(**{**FAST, name: 10**400}).fit(X3, Y)
+        Estimator(**{**FAST, name: 10**400}).fit(X3, targets(Estimator, Y))
 
 
 @pytest.mark.parametrize("hidden_size", [2**30, 2**63])  # 2**30: 2**64 bytes of weights
-def test_a_network_too_large_to_allocate_is_an_input_error(hidden_size):
-    clf = LSTMSequenceClassifier(hidden_size, max_epochs=1, conv_channels=None)
+def test_a_network_too_large_to_allocate_is_an_input_error(Estimator, hidden_size):
+    est = Estimator(hidden_size, max_epochs=1, conv_channels=None)
     with pytest.raises(ValueError, match="Cannot build the network.*choose smaller sizes"):
-        clf.fit(X3, Y)
-    assert not hasattr(clf, "net_")
+        est.fit(X3, targets(Estimator, Y))
+    assert not hasattr(est, "net_")

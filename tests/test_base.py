@@ -1,0 +1,398 @@
+"""Behaviour both estimators share through BaseLSTMSequence, tested on each.
+
+Fitting, layouts, padding, seeding, callbacks, schedules, warm starts and
+parameter rules live in the base class; every test here runs on the
+classifier (class labels) and on the regressor (the same numbers as real
+targets).
+"""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from _tasks import lstm_layers, outputs, targets
+from sklearn.base import clone
+from sklearn.model_selection import KFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from skorch.callbacks import Callback, LRScheduler
+
+import sklstm._base
+
+FAST = dict(hidden_size=8, max_epochs=5, random_state=0)
+
+
+@pytest.fixture
+def data(Estimator, seq3d):
+    X, labels = seq3d
+    return X, targets(Estimator, labels)
+
+
+@pytest.fixture
+def ragged_data(Estimator, ragged):
+    X, labels = ragged
+    return X, targets(Estimator, labels)
+
+
+# -- layouts and padding -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "pooling, bidirectional, conv_channels",
+    [
+        *[(p, b, None) for p in ("last", "mean", "max", "mean_max") for b in (False, True)],
+        ("mean_max", True, (6, 4, 5, 3)),  # every kernel size, and one more layer
+        ("last", False, (4,)),
+    ],
+)
+def test_padding_never_changes_a_prediction(
+    Estimator, ragged_data, pooling, bidirectional, conv_channels
+):
+    X, y = ragged_data
+    est = Estimator(
+        hidden_size=(8, 6), pooling=pooling, bidirectional=bidirectional,
+        conv_channels=conv_channels, max_epochs=3, random_state=0,
+    ).fit(X, y)
+    lengths = np.array([len(x) for x in X])
+    short = X[int(np.argmin(lengths))]
+    longer = [x for x in X if len(x) > len(short)][:5]
+    alone = outputs(est, [short])
+    in_batch = outputs(est, [*longer[:2], short, *longer[2:]])
+    np.testing.assert_allclose(in_batch[2], alone[0], atol=1e-5, rtol=0)
+    # Every row of a ragged batch equals that sequence predicted alone.
+    batch = outputs(est, X[:10])
+    singles = np.concatenate([outputs(est, [x]) for x in X[:10]])
+    np.testing.assert_allclose(batch, singles, atol=1e-5, rtol=0)
+
+
+def test_padding_values_are_ignored(Estimator, ragged_data):
+    """A sequence padded by hand differs from the ragged one: padding is data."""
+    X, y = ragged_data
+    est = Estimator(**FAST).fit(X, y)
+    short = X[0]
+    padded = np.vstack([short, np.zeros((15 - len(short), 2), np.float32)])
+    assert not np.allclose(outputs(est, [short]), outputs(est, [padded]))
+
+
+def test_layouts_and_n_features_in(Estimator, data):
+    X, y = data
+    est = Estimator(**FAST)
+    assert est.fit(X, y).n_features_in_ == 2
+    # n_timesteps may differ between fit and predict for 3D input.
+    assert est.predict(np.concatenate([X, X], axis=1)).shape == (len(X),)
+    # A 2D array is a table of univariate sequences: its width is checked.
+    table = X[:, :, 0]
+    assert est.fit(table, y).n_features_in_ == 12
+    with pytest.raises(ValueError, match="X has 5 features, but .* is expecting 12"):
+        est.predict(table[:, :5])
+    # A list of 1D arrays of different lengths: univariate sequences.
+    ragged_1d = [row[: 5 + i % 7] for i, row in enumerate(table)]
+    assert est.fit(ragged_1d, y).n_features_in_ == 1
+    # ... and equally long 1D arrays are sequences for a model fitted on them.
+    assert est.predict([row[:6] for row in table]).shape == (len(X),)
+    # A 1D object array of 2D sequences.
+    obj = np.empty(len(X), dtype=object)
+    obj[:] = [x[: 4 + i % 5] for i, x in enumerate(X)]
+    assert est.fit(obj, y).n_features_in_ == 2
+
+
+def test_list_of_equal_3d_sequences_matches_3d_array(Estimator, data):
+    X, y = data
+    a = outputs(Estimator(**FAST).fit(X, y), X)
+    b = outputs(Estimator(**FAST).fit(list(X), y), list(X))
+    np.testing.assert_array_equal(a, b)
+
+
+def test_dataframe_input_sets_feature_names(Estimator, data):
+    pd = pytest.importorskip("pandas")
+    X, y = data
+    df = pd.DataFrame(X[:, :, 0], columns=[f"t{i}" for i in range(12)])
+    est = Estimator(**FAST).fit(df, y)
+    assert list(est.feature_names_in_) == list(df.columns)
+    with pytest.warns(UserWarning, match="fitted with feature names"):
+        unnamed = est.predict(df.to_numpy())
+    np.testing.assert_array_equal(est.predict(df), unnamed)
+    # Refitting on 3D data forgets the column names.
+    assert not hasattr(est.fit(X, y), "feature_names_in_")
+
+
+def test_cross_val_score_and_pipelines_fit_what_a_direct_fit_fits(Estimator, data):
+    X, y = data
+    folds = list(KFold(3).split(X))
+    scores = cross_val_score(Estimator(**FAST), X, y, cv=folds)
+    direct = [Estimator(**FAST).fit(X[tr], y[tr]).score(X[te], y[te]) for tr, te in folds]
+    np.testing.assert_array_equal(scores, direct)
+    # A table through a sklearn scaler, and sequences through a transformer.
+    table = X[:, :, 0]
+    piped = make_pipeline(StandardScaler(), Estimator(**FAST)).fit(table, y)
+    scaled = StandardScaler().fit_transform(table)
+    np.testing.assert_array_equal(
+        outputs(piped, table), outputs(Estimator(**FAST).fit(scaled, y), scaled)
+    )
+    piped = make_pipeline(FunctionTransformer(np.tanh), Estimator(**FAST)).fit(X, y)
+    np.testing.assert_array_equal(
+        outputs(piped, X), outputs(Estimator(**FAST).fit(np.tanh(X), y), np.tanh(X))
+    )
+
+
+# -- seeding, interruption, copies -----------------------------------------------
+
+
+def test_same_random_state_gives_bit_identical_predictions(Estimator, ragged_data):
+    X, y = ragged_data
+    params = dict(hidden_size=8, max_epochs=4, dropout=0.3, validation_fraction=0.25)
+    p1 = outputs(Estimator(random_state=3, **params).fit(X, y), X)
+    p2 = outputs(Estimator(random_state=3, **params).fit(X, y), X)
+    p3 = outputs(Estimator(random_state=4, **params).fit(X, y), X)
+    np.testing.assert_array_equal(p1, p2)
+    assert not np.allclose(p1, p3)
+
+
+def test_fit_leaves_torch_global_rng_untouched(Estimator, data):
+    X, y = data
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    Estimator(**FAST).fit(X, y)
+    np.testing.assert_array_equal(torch.rand(3), expected)
+
+
+def test_interrupted_training_leaves_a_usable_model(Estimator, data):
+    X, y = data
+
+    class Interrupt(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            if len(net.history) == 2:
+                raise KeyboardInterrupt
+
+    params = {**FAST, "lr_schedule": "constant"}
+    est = Estimator(callbacks=[Interrupt()], **params)
+    with pytest.warns(UserWarning, match="interrupted after 2 epoch"):
+        est.fit(X, y)
+    assert est.n_iter_ == 2
+    # It keeps the weights reached: those of a two-epoch fit.
+    two = Estimator(**{**params, "max_epochs": 2}).fit(X, y)
+    np.testing.assert_array_equal(outputs(est, X), outputs(two, X))
+
+
+def test_clone_gives_unfitted_copy_with_copied_callbacks(Estimator, data):
+    X, y = data
+    marker = LRScheduler(policy="StepLR", step_size=1)
+    est = Estimator(callbacks=[marker], lr_schedule="constant", **FAST).fit(X, y)
+    twin = clone(est)
+    assert not hasattr(twin, "net_")
+    assert twin.get_params()["hidden_size"] == 8
+    assert twin.callbacks[0] is not marker
+    assert twin.callbacks[0].get_params()["step_size"] == 1
+
+
+def test_pickle_round_trip_gives_identical_predictions(Estimator, ragged_data):
+    X, y = ragged_data
+    est = Estimator(**FAST).fit(X, y)
+    restored = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(outputs(restored, X), outputs(est, X))
+    assert len(restored.history_) == len(est.history_)
+
+
+# -- training options ----------------------------------------------------------
+
+
+def test_early_stopping_restores_the_best_weights(Estimator, data):
+    X, y = data
+    # A constant lr: with the cosine schedule, a fit of fewer epochs would
+    # anneal faster and reach other weights.
+    params = dict(
+        hidden_size=8, lr=0.05, lr_schedule="constant", validation_fraction=0.25,
+        random_state=0,
+    )
+    est = Estimator(early_stopping=True, n_iter_no_change=3, max_epochs=200, **params)
+    est.fit(X, y)
+    best = dict(est.net_.callbacks_)["early_stopping"].best_epoch_
+    losses = est.history_[:, "valid_loss"]
+    assert losses[best - 1] == pytest.approx(min(losses), rel=1e-3)
+    assert est.n_iter_ == best + 3 < 200
+    # The restored model is the one after the best epoch, bit for bit.
+    at_best = Estimator(max_epochs=best, **params).fit(X, y)
+    np.testing.assert_array_equal(outputs(est, X), outputs(at_best, X))
+
+
+def test_device_cuda_without_cuda_is_a_clear_error(Estimator, data, monkeypatch):
+    X, y = data
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match=r"device='cuda'.*no CUDA device"):
+        Estimator(device="cuda", **FAST).fit(X, y)
+    est = Estimator(device="auto", **FAST).fit(X, y)
+    assert est.net_.device == "cpu"
+
+
+def test_extra_callbacks_run_and_the_passed_ones_stay_untouched(Estimator, data):
+    X, y = data
+    scheduler = LRScheduler(policy="StepLR", step_size=1, gamma=0.5)
+    est = Estimator(lr=0.01, lr_schedule="constant", callbacks=[scheduler], **FAST).fit(X, y)
+    lr_now = est.net_.optimizer_.param_groups[0]["lr"]
+    assert lr_now == pytest.approx(0.01 * 0.5**5)
+    assert not hasattr(scheduler, "lr_scheduler_")  # the copy was used
+
+
+@pytest.mark.parametrize("callbacks", [
+    ["not a callback"], [("name",)], [(1, Callback())], [int], [("a", Callback(), 3)],
+])
+def test_callbacks_that_are_not_callbacks_are_a_clear_error(Estimator, data, callbacks):
+    X, y = data
+    with pytest.raises(ValueError, match="callbacks must be a list of skorch callbacks"):
+        Estimator(callbacks=callbacks, **FAST).fit(X, y)
+
+
+def test_an_own_lr_scheduler_needs_the_constant_schedule(Estimator, data):
+    X, y = data
+    scheduler = LRScheduler(policy="StepLR", step_size=1, gamma=0.5)
+    est = Estimator(callbacks=[("steps", scheduler)], lr_schedule="cosine", **FAST)
+    with pytest.raises(ValueError, match="lr_schedule='constant'"):
+        est.fit(X, y)
+
+
+def test_cosine_schedule_anneals_the_lr_to_zero_step_by_step(Estimator, data):
+    X, y = data  # 48 sequences: 3 batches of 16 per epoch
+    est = Estimator(lr=0.01, batch_size=16, lr_schedule="cosine", **FAST).fit(X, y)
+    total = 5 * 3
+    expected = [
+        0.005 * (1 + np.cos(np.pi * (3 * epoch + 2) / total)) for epoch in range(5)
+    ]  # the lr of each epoch's last step
+    np.testing.assert_allclose(est.history_[:, "lr"], expected, rtol=1e-12)
+    # partial_fit trains at lr: the schedule belongs to a whole fit.
+    est.partial_fit(X, y)
+    assert est.net_.optimizer_.param_groups[0]["lr"] == 0.01
+    assert "lr" not in est.history_[-1]
+    constant = Estimator(lr=0.01, lr_schedule="constant", **FAST).fit(X, y)
+    assert constant.net_.optimizer_.param_groups[0]["lr"] == 0.01
+    assert not np.allclose(outputs(constant, X), outputs(est, X))
+
+
+@pytest.mark.parametrize("n_train, batch_size, epochs", [
+    (36, 32, 1000), (40, 16, 667), (270, 32, 223), (10_000, 32, 100), (64_001, 32, 100),
+])
+def test_auto_epochs_give_2000_steps_and_at_least_100_epochs(
+    Estimator, n_train, batch_size, epochs
+):
+    assert Estimator(batch_size=batch_size, max_epochs="auto")._epochs(n_train) == epochs
+    assert Estimator(max_epochs=7)._epochs(n_train) == 7
+
+
+def test_auto_epochs_count_the_training_split(Estimator, data, monkeypatch):
+    X, y = data  # 48 sequences, 36 for training after the split
+    monkeypatch.setattr(sklstm._base, "AUTO_STEPS", 20)  # a short fit
+    monkeypatch.setattr(sklstm._base, "AUTO_MIN_EPOCHS", 1)
+    est = Estimator(hidden_size=4, batch_size=12, max_epochs="auto", random_state=0)
+    assert est.fit(X, y).n_iter_ == 5  # 4 batches per epoch
+    assert est.set_params(validation_fraction=0.25).fit(X, y).n_iter_ == 7  # 3 batches
+
+
+def test_verbose_levels(Estimator, data, capsys):
+    X, y = data
+    Estimator(verbose=0, **FAST).fit(X, y)
+    out = capsys.readouterr()
+    assert out.out == "" and out.err == ""
+    Estimator(verbose=1, **FAST).fit(X, y)
+    out = capsys.readouterr()
+    lines = out.out.strip().splitlines()
+    assert "epoch" in lines[0] and "train_loss" in lines[0]
+    assert len(lines) == 2 + 5  # header, rule, one line per epoch
+    Estimator(verbose=2, **FAST).fit(X, y)
+    out = capsys.readouterr()
+    assert "train_loss" in out.out
+    assert "it/s]" in out.err or "s/it]" in out.err  # tqdm's progress bar
+
+
+def test_warm_start_continues_training(Estimator, data):
+    X, y = data
+    est = Estimator(warm_start=True, **FAST).fit(X, y)
+    first = est.net_.module_.head.weight.detach().clone()
+    est.fit(X, y)
+    assert est.n_iter_ == 10 and len(est.history_) == 10
+    cold = Estimator(**FAST).fit(X, y)
+    # The second fit started from the first one's weights, not afresh.
+    assert not torch.equal(est.net_.module_.head.weight, first)
+    assert not np.allclose(outputs(est, X), outputs(cold, X))
+    with pytest.raises(ValueError, match="network's shape .* changed"):
+        est.set_params(hidden_size=16).fit(X, y)
+
+
+def test_partial_fit_trains_one_epoch_per_call_keeping_the_optimizer(Estimator, data):
+    X, y = data
+    est = Estimator(batch_size=24, **FAST)
+    est.partial_fit(X[:24], y[:24])
+    est.partial_fit(X[24:], y[24:])
+    assert est.n_iter_ == 2
+    # Adam's state carries over: one step per batch of both calls.
+    state = est.net_.optimizer_.state[est.net_.module_.head.weight]
+    assert int(state["step"]) == 2
+    with pytest.raises(ValueError, match="X has 1 features per time step.*expecting 2"):
+        est.partial_fit(X[:, :, :1], y)
+
+
+# -- the network's shape and the optimizer ---------------------------------------
+
+
+def test_hidden_size_rules(Estimator, data):
+    X, y = data
+    est = Estimator(hidden_size=6, num_layers=3, max_epochs=1).fit(X, y)
+    assert lstm_layers(est) == [(6, True)] * 3
+    est = Estimator(hidden_size=(8, 4), bidirectional=False, max_epochs=1).fit(X, y)
+    assert lstm_layers(est) == [(8, False), (4, False)]
+    with pytest.raises(ValueError, match="num_layers=2 is ambiguous"):
+        Estimator(hidden_size=(8, 4), num_layers=2).fit(X, y)
+    for bad in [(), (8, 0), (8, 2.5), [True]]:
+        with pytest.raises(ValueError, match="hidden_size must be"):
+            Estimator(hidden_size=bad).fit(X, y)
+
+
+def test_optimizer_choices(Estimator, data):
+    X, y = data
+    sgd = Estimator(optimizer="sgd", **FAST).fit(X, y)
+    assert sgd.net_.optimizer_.param_groups[0]["momentum"] == 0.9
+    adagrad = Estimator(optimizer=torch.optim.Adagrad, **FAST).fit(X, y)
+    assert isinstance(adagrad.net_.optimizer_, torch.optim.Adagrad)
+    adamw = Estimator(optimizer="adamw", weight_decay=0.1, **FAST).fit(X, y)
+    assert adamw.net_.optimizer_.param_groups[0]["weight_decay"] == 0.1
+    with pytest.raises(ValueError, match="subclass of torch.optim.Optimizer"):
+        Estimator(optimizer=dict).fit(X, y)
+
+
+def test_float64_network(Estimator, data):
+    X, y = data
+    est = Estimator(dtype="float64", **FAST).fit(X, y)
+    assert all(p.dtype == torch.float64 for p in est.net_.module_.parameters())
+    assert outputs(est, X).dtype == np.float64
+
+
+def test_parameter_rules_raise_with_a_fix(Estimator, data):
+    X, y = data
+    with pytest.raises(ValueError, match="set validation_fraction"):
+        Estimator(early_stopping=True).fit(X, y)
+    with pytest.raises(ValueError, match="validation_fraction=0.99 cannot hold out"):
+        Estimator(validation_fraction=0.99).fit(X, y)
+
+
+def test_convolutional_block_beside_the_lstm(Estimator, data):
+    X, y = data
+    est = Estimator(
+        hidden_size=8, conv_channels=(6, 10, 4, 5), max_epochs=2, random_state=0
+    ).fit(X, y)
+    convs = [conv[1] for conv, _ in est.net_.module_.convs]
+    assert [c.kernel_size[0] for c in convs] == [8, 5, 3, 3]
+    assert [c.out_channels for c in convs] == [6, 10, 4, 5]
+    # The head reads the LSTM's pooled outputs and the block's mean.
+    lstm_only = Estimator(hidden_size=8, conv_channels=None, max_epochs=1).fit(X, y)
+    assert len(lstm_only.net_.module_.convs) == 0
+    assert est.net_.module_.head.in_features == lstm_only.net_.module_.head.in_features + 5
+    # A table of univariate sequences, and sequences shorter than a kernel.
+    est.fit(X[:, :3, 0], y)
+    assert len(outputs(est, X[:4, :3, 0])) == 4
+
+
+@pytest.mark.parametrize("conv_channels", [(0,), (4, -1), ("8",), (True,), (2.5,)])
+def test_bad_conv_channels(Estimator, data, conv_channels):
+    X, y = data
+    with pytest.raises(ValueError, match="conv_channels must be None or a tuple of positive ints"):
+        Estimator(conv_channels=conv_channels, max_epochs=1).fit(X, y)

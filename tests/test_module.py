@@ -1,0 +1,159 @@
+"""LSTMNet and its batch norm against the textbook computations they replace."""
+
+import pytest
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from sklstm import LSTMSequenceClassifier
+from sklstm._module import POOLINGS, LSTMNet, SequenceBatchNorm
+
+# -- the network: dense masked LSTM against packed sequences ------------------
+
+
+def packed_reference(net, x, lengths):
+    """LSTMNet's output computed the textbook way: packed sequences, per-row pooling."""
+    seq = x
+    for layer in net.lstms:
+        lstm = nn.LSTM(
+            seq.shape[2], layer[0].hidden_size, batch_first=True,
+            bidirectional=len(layer) == 2, dtype=x.dtype,
+        )
+        # The same weights, as one (bi)directional nn.LSTM, so gradients reach them.
+        weights = {}
+        for name, param in layer[0].named_parameters():
+            weights[name] = param
+            if len(layer) == 2:
+                weights[name + "_reverse"] = getattr(layer[1], name)
+        packed = pack_padded_sequence(seq, lengths, batch_first=True, enforce_sorted=False)
+        out = torch.func.functional_call(lstm, weights, (packed,))[0]
+        seq, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+    hidden = net.lstms[-1][0].hidden_size
+    rows = []
+    for b, n in enumerate(lengths.tolist()):
+        out = seq[b, :n]
+        last = out[-1, :hidden]
+        if len(net.lstms[-1]) == 2:
+            last = torch.cat([last, out[0, hidden:]])
+        pooled = {
+            "last": [last], "mean": [out.mean(0)], "max": [out.amax(0)],
+            "mean_max": [out.mean(0), out.amax(0)],
+        }[net.pooling]
+        rows.append(torch.cat(pooled))
+    return net.head(torch.stack(rows))
+
+
+@pytest.mark.parametrize("pooling", POOLINGS)
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("hidden_sizes", [(5,), (6, 4)])
+def test_dense_ragged_batches_match_packed_sequences(pooling, bidirectional, hidden_sizes):
+    torch.manual_seed(0)
+    net = LSTMNet(3, 4, hidden_sizes, bidirectional, 0.0, pooling, torch.float64).eval()
+    lengths = torch.tensor([7, 1, 4, 7, 2, 5])
+    x = torch.randn(6, 7, 3, dtype=torch.float64)
+    x[torch.arange(7) >= lengths[:, None]] = 1e3  # padding values must not matter
+    x.requires_grad_(True)
+    fast = net(x, lengths)
+    reference = packed_reference(net, x, lengths)
+    torch.testing.assert_close(fast, reference, rtol=0, atol=1e-12)
+    # Training through the dense path computes the same gradients.
+    weights = torch.randn_like(fast)
+    grads = torch.autograd.grad((fast * weights).sum(), [x, *net.parameters()])
+    reference_grads = torch.autograd.grad((reference * weights).sum(), [x, *net.parameters()])
+    for got, expected in zip(grads, reference_grads):
+        torch.testing.assert_close(got, expected, rtol=0, atol=1e-11)
+
+
+@pytest.mark.parametrize("pooling", POOLINGS)
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_equal_length_batch_skips_masks_with_the_same_result(pooling, bidirectional):
+    """The unmasked path (one fused kernel for both directions) equals the masked one."""
+    torch.manual_seed(0)
+    net = LSTMNet(3, 2, (5, 4), bidirectional, 0.0, pooling, torch.float64).eval()
+    x = torch.randn(4, 6, 3, dtype=torch.float64, requires_grad=True)
+    padded = torch.cat([x, torch.full((4, 2, 3), 7.0, dtype=torch.float64)], dim=1)
+    fast = net(x, None)
+    masked = net(padded, torch.full((4,), 6))  # all equal, but shorter than the batch
+    torch.testing.assert_close(fast, masked, rtol=0, atol=1e-12)
+    torch.testing.assert_close(net(x, torch.full((4,), 6)), fast, rtol=0, atol=0)
+    weights = torch.randn_like(fast)
+    grads = torch.autograd.grad((fast * weights).sum(), [x, *net.parameters()])
+    masked_grads = torch.autograd.grad((masked * weights).sum(), [x, *net.parameters()])
+    for got, expected in zip(grads, masked_grads):
+        torch.testing.assert_close(got, expected, rtol=0, atol=1e-11)
+
+# -- the convolutional block's batch norm ---------------------------------------
+
+def _batch(seed=0, n=5, channels=3, steps=7):
+    return torch.randn(n, channels, steps, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+
+
+def test_sequence_batch_norm_without_padding_or_weights_is_batch_norm1d():
+    h = _batch()
+    ours, torchs = SequenceBatchNorm(3, dtype=torch.float64), torch.nn.BatchNorm1d(3, dtype=torch.float64)
+    torch.testing.assert_close(ours(h), torchs(h), rtol=0, atol=0)
+    ours.eval(), torchs.eval()
+    torch.testing.assert_close(ours(h), torchs(h), rtol=0, atol=0)
+
+
+def test_sequence_batch_norm_weights_equal_repeated_sequences():
+    h = _batch()
+    weight = torch.tensor([2.0, 1.0, 0.0, 1.0, 3.0], dtype=torch.float64)
+    repeated = torch.repeat_interleave(h, weight.long(), dim=0)
+    ours, torchs = SequenceBatchNorm(3, dtype=torch.float64), torch.nn.BatchNorm1d(3, dtype=torch.float64)
+    out = ours(h, None, weight)
+    reference = torchs(repeated)
+    kept = weight > 0
+    torch.testing.assert_close(
+        torch.repeat_interleave(out[kept], weight[kept].long(), dim=0), reference,
+        rtol=0, atol=1e-14,
+    )
+    for name in ("running_mean", "running_var"):
+        torch.testing.assert_close(getattr(ours, name), getattr(torchs, name), rtol=0, atol=1e-15)
+
+
+def test_sequence_batch_norm_statistics_skip_padding():
+    h = _batch()
+    lengths = torch.tensor([7, 4, 7, 2, 5])
+    keep = (torch.arange(7) < lengths[:, None])[:, None, :].to(h.dtype)
+    ours, torchs = SequenceBatchNorm(3, dtype=torch.float64), torch.nn.BatchNorm1d(3, dtype=torch.float64)
+    out = ours(h, keep)
+    # Batch norm over the real steps alone, laid side by side as one sequence.
+    real = torch.cat([h[i, :, :n] for i, n in enumerate(lengths)], dim=1)[None]
+    reference = torchs(real)[0]
+    torch.testing.assert_close(
+        torch.cat([out[i, :, :n] for i, n in enumerate(lengths)], dim=1), reference,
+        rtol=0, atol=1e-14,
+    )
+    torch.testing.assert_close(ours.running_var, torchs.running_var, rtol=0, atol=1e-15)
+
+
+def test_training_outputs_do_not_depend_on_padding_in_the_batch():
+    # Training mode, batch statistics: a batch padded to 9 steps or to 20
+    # gives the same outputs for the same sequences.
+    torch.manual_seed(0)
+    net = LSTMNet(2, 3, hidden_sizes=(5,), bidirectional=True, conv_channels=(4, 6)).double()
+    x = torch.randn(3, 20, 2, dtype=torch.float64)
+    lengths = torch.tensor([9, 4, 6])
+    net.train()
+    short = net(x[:, :9], lengths)
+    long = net(torch.where(torch.arange(20)[None, :, None] < lengths[:, None, None], x, 7.0), lengths)
+    torch.testing.assert_close(short, long, rtol=0, atol=1e-12)
+
+
+def test_sequence_batch_norm_edge_batches():
+    norm = SequenceBatchNorm(3, dtype=torch.float64)
+    before = norm.running_mean.clone(), norm.running_var.clone()
+    # A batch whose sequences all weigh 0 changes no statistics.
+    out = norm(_batch(), None, torch.zeros(5, dtype=torch.float64))
+    assert bool(out.isfinite().all())
+    torch.testing.assert_close((norm.running_mean, norm.running_var), before)
+    assert int(norm.num_batches_tracked) == 0
+    # One value per channel (one sequence of one step): no error.
+    assert bool(norm(_batch(n=1, steps=1)).isfinite().all())
+
+
+def test_a_last_batch_of_one_single_step_sequence_trains(seq3d):
+    X, y = seq3d  # 48 sequences of 1 step: the last batch of 47 holds one
+    clf = LSTMSequenceClassifier(hidden_size=4, batch_size=47, max_epochs=2, random_state=0)
+    assert clf.fit(X[:, :1], y).predict_proba(X[:, :1]).shape == (48, 2)
