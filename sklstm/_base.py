@@ -57,6 +57,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "pooling": [StrOptions(set(POOLINGS))],
         "conv_channels": [tuple, list, None],
+        "normalize": [StrOptions({"per_sequence"}), None],
         "optimizer": [StrOptions(set(OPTIMIZERS)), type],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -395,6 +396,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             dropout=self.dropout,
             pooling=self.pooling,
             conv_channels=tuple(self.conv_channels or ()),
+            normalize=self.normalize == "per_sequence",
             dtype=getattr(torch, np.dtype(dtype).name),
         )
 

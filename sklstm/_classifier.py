@@ -45,6 +45,17 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         norm's training statistics cover the real steps only, each sequence
         weighed by its sample weight, so an integer weight still counts as
         repeating the sequence.
+    normalize : {"per_sequence"} or None, default=None
+        ``"per_sequence"``: the network standardizes each sequence, feature
+        by feature, by the mean and standard deviation of its own time
+        steps (padding excluded), so that the LSTM and the convolutional
+        block read its shape, whatever its level and scale (a feature
+        constant within a sequence becomes zeros); the output layer also
+        reads those means and log standard deviations, through a batch
+        norm. Inputs of any units then train alike. It is part of the
+        model: ``predict``, ``sklstm.save`` and ``export_onnx`` apply it.
+        None: the inputs as given (scale features of different ranges
+        beforehand, e.g. with ``SequenceScaler``).
     optimizer : {"adam", "adamw", "rmsprop", "sgd"} or torch.optim.Optimizer \
             subclass, default="adam"
         The optimizer; ``"sgd"`` uses momentum 0.9. Adam, AdamW and SGD
@@ -177,6 +188,7 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         dropout=0.0,
         pooling="mean_max",
         conv_channels=(32, 64, 32),
+        normalize=None,
         optimizer="adam",
         lr=3e-3,
         lr_schedule="cosine",
@@ -201,6 +213,7 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         self.dropout = dropout
         self.pooling = pooling
         self.conv_channels = conv_channels
+        self.normalize = normalize
         self.optimizer = optimizer
         self.lr = lr
         self.lr_schedule = lr_schedule

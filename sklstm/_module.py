@@ -46,6 +46,13 @@ class LSTMNet(nn.Module):
         one ``Conv1d`` (kernel 8, 5, then 3), batch norm and ReLU per entry,
         then the mean over the real steps, concatenated with the LSTM's
         pooled output. Empty: no block.
+    normalize : bool
+        Whether each sequence is first standardized, feature by feature, by
+        the mean and standard deviation of its own real steps (see
+        ``standardize_sequences``), for the LSTM and the convolutional block;
+        the head then also reads those means and log standard deviations,
+        through a batch norm, so the level and scale of the sequences still
+        reach the output.
 
     Attributes
     ----------
@@ -64,8 +71,10 @@ class LSTMNet(nn.Module):
         pooling="mean_max",
         dtype=torch.float32,
         conv_channels=(),
+        normalize=False,
     ):
         super().__init__()
+        self.normalize = normalize
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
         self.pooling = pooling
@@ -95,6 +104,9 @@ class LSTMNet(nn.Module):
             channels_in = channels
         if conv_channels:
             pooled_size += channels_in
+        if normalize:
+            self.stats_norm = SequenceBatchNorm(2 * n_features, dtype=dtype)
+            pooled_size += 2 * n_features
         self.head = nn.Linear(pooled_size, n_outputs, dtype=dtype)
 
     def forward(self, x, lengths=None, sample_weight=None):
@@ -118,6 +130,9 @@ class LSTMNet(nn.Module):
             # Where step t comes from when each sequence is read backwards
             # within its length; padding stays where it is.
             order = torch.where(mask, lengths[:, None] - 1 - steps, steps)
+        stats = None
+        if self.normalize:
+            x, stats = standardize_sequences(x, lengths, mask, return_stats=True)
         seq = x
         for i, layer in enumerate(self.lstms):
             if i > 0:
@@ -133,9 +148,12 @@ class LSTMNet(nn.Module):
                 out = torch.cat([out, _reverse(backward, order)], dim=2)
             seq = out
         pooled = self._pool(seq, finals, lengths, mask)
+        parts = [pooled]
         if len(self.convs):
-            conv = self._convolve(x, lengths, mask, sample_weight)
-            pooled = torch.cat([pooled, conv], dim=1)
+            parts.append(self._convolve(x, lengths, mask, sample_weight))
+        if stats is not None:
+            parts.append(self.stats_norm(stats[:, :, None], None, sample_weight)[:, :, 0])
+        pooled = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
         return self.head(self._drop(pooled))
 
     def _convolve(self, x, lengths, mask, sample_weight):
@@ -152,6 +170,9 @@ class LSTMNet(nn.Module):
         if keep is None:
             return h.mean(dim=2)
         return (h * keep).sum(dim=2) / lengths[:, None].to(h.dtype)
+
+    def extra_repr(self):
+        return f"pooling={self.pooling!r}, normalize={self.normalize}"
 
     def _drop(self, seq):
         if not (self.training and self.dropout.p > 0):
@@ -220,6 +241,39 @@ class SequenceBatchNorm(nn.BatchNorm1d):
 
 
 _CONV_KERNELS = (8, 5, 3)  # LSTM-FCN's, then 3 for any further layer
+def standardize_sequences(x, lengths=None, mask=None, return_stats=False):
+    """Standardize each sequence of ``x``, per feature, by its own real steps.
+
+    Subtracts the mean and divides by the (population) standard deviation
+    of each feature over the sequence's ``lengths`` steps, so that only its
+    shape remains, not its level or scale (the UCR archive's convention,
+    per series). A feature that is constant within a sequence, up to
+    rounding, becomes zeros. Padded steps are left as they come out:
+    nothing reads them. ``mask`` is ``steps < lengths``, when the caller
+    has it. With ``return_stats``, also returns each sequence's means and
+    log standard deviations, shape ``(batch, 2 * n_features)`` (log 1 = 0
+    for a constant feature).
+    """
+    if lengths is None:
+        mean = x.mean(dim=1, keepdim=True)
+        var = (x - mean).square().mean(dim=1, keepdim=True)
+    else:
+        if mask is None:
+            mask = torch.arange(x.shape[1], device=x.device) < lengths[:, None]
+        keep = mask[:, :, None].to(x.dtype)
+        count = lengths.to(x.device, x.dtype)[:, None, None]
+        mean = (x * keep).sum(dim=1, keepdim=True) / count
+        var = ((x - mean) * keep).square().sum(dim=1, keepdim=True) / count
+    std = var.sqrt()
+    # Rounding leaves a constant sequence a spread of a few ulps of its level.
+    constant = std <= 16 * torch.finfo(x.dtype).eps * mean.abs()
+    std = torch.where(constant, torch.ones_like(std), std)
+    scaled = torch.where(constant, torch.zeros_like(x), (x - mean) / std)
+    if not return_stats:
+        return scaled
+    return scaled, torch.cat([mean[:, 0], std[:, 0].log()], dim=1)
+
+
 _WEIGHTS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
 
 

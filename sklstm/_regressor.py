@@ -49,6 +49,17 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         norm's training statistics cover the real steps only, each sequence
         weighed by its sample weight, so an integer weight still counts as
         repeating the sequence.
+    normalize : {"per_sequence"} or None, default=None
+        ``"per_sequence"``: the network standardizes each sequence, feature
+        by feature, by the mean and standard deviation of its own time
+        steps (padding excluded), so that the LSTM and the convolutional
+        block read its shape, whatever its level and scale (a feature
+        constant within a sequence becomes zeros); the output layer also
+        reads those means and log standard deviations, through a batch
+        norm. Inputs of any units then train alike. It is part of the
+        model: ``predict``, ``sklstm.save`` and ``export_onnx`` apply it.
+        None: the inputs as given (scale features of different ranges
+        beforehand, e.g. with ``SequenceScaler``).
     loss : {"squared_error", "absolute_error", "huber"}, \
             default="squared_error"
         The loss per target, averaged over targets and samples: the mean
@@ -195,6 +206,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         dropout=0.0,
         pooling="mean_max",
         conv_channels=None,
+        normalize=None,
         loss="squared_error",
         optimizer="adam",
         lr=3e-3,
@@ -219,6 +231,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         self.dropout = dropout
         self.pooling = pooling
         self.conv_channels = conv_channels
+        self.normalize = normalize
         self.loss = loss
         self.optimizer = optimizer
         self.lr = lr

@@ -46,12 +46,15 @@ class Spec:
     ``required`` and ``optional`` name the fitted attributes (a file sets
     all required ones, or none for an unfitted estimator); ``check_params``
     and ``check_state`` raise ValueError or TypeError on anything wrong;
-    ``has_net``: the fitted estimator holds a network (``net_``).
+    ``has_net``: the fitted estimator holds a network (``net_``);
+    ``added_params``: parameters newer than some files, with the value that
+    gives what those files' models did (whatever the class's default).
     """
 
     def __init__(self, public_name, required=(), optional=(), check_params=None,
-                 check_state=None, has_net=False):
+                 check_state=None, has_net=False, added_params=None):
         self.public_name = public_name
+        self.added_params = dict(added_params or {})
         self.required = frozenset(required)
         self.attributes = self.required | set(optional) | {_OUTPUT_CONFIG}
         self.check_params = check_params or (lambda estimator, size: estimator._validate_params())
@@ -75,7 +78,8 @@ def build(reader, tree, depth):
     unknown = set(params) - set(cls._get_param_names())
     if unknown:
         raise ValueError(f"{cls.__name__} has no parameter {shown(min(unknown))}")
-    estimator = cls(**{k: reader.decode(v, depth + 1) for k, v in params.items()})
+    values = {k: reader.decode(v, depth + 1) for k, v in params.items()}
+    estimator = cls(**{**spec.added_params, **values})
     spec.check_params(estimator, len(reader.data))
 
     state = _object(tree["state"], f"{cls.__name__} fitted attributes")
@@ -453,6 +457,8 @@ def _row(row, what):
 _LSTM = dict(
     optional=("feature_names_in_",), check_params=_check_lstm_params,
     check_state=_check_lstm_state, has_net=True,
+    # Files written before sklstm had per-sequence normalization.
+    added_params={"normalize": None},
 )
 SPECS = {
     LSTMSequenceClassifier: Spec(

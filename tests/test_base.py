@@ -39,20 +39,22 @@ def ragged_data(Estimator, ragged):
 
 
 @pytest.mark.parametrize(
-    "pooling, bidirectional, conv_channels",
+    "pooling, bidirectional, conv_channels, normalize",
     [
-        *[(p, b, None) for p in ("last", "mean", "max", "mean_max") for b in (False, True)],
-        ("mean_max", True, (6, 4, 5, 3)),  # every kernel size, and one more layer
-        ("last", False, (4,)),
+        *[(p, b, None, None) for p in ("last", "mean", "max", "mean_max") for b in (False, True)],
+        ("mean_max", True, (6, 4, 5, 3), None),  # every kernel size, and one more layer
+        ("last", False, (4,), None),
+        ("mean_max", True, (4, 3), "per_sequence"),
+        ("last", False, None, "per_sequence"),
     ],
 )
 def test_padding_never_changes_a_prediction(
-    Estimator, ragged_data, pooling, bidirectional, conv_channels
+    Estimator, ragged_data, pooling, bidirectional, conv_channels, normalize
 ):
     X, y = ragged_data
     est = Estimator(
         hidden_size=(8, 6), pooling=pooling, bidirectional=bidirectional,
-        conv_channels=conv_channels, max_epochs=3, random_state=0,
+        conv_channels=conv_channels, normalize=normalize, max_epochs=3, random_state=0,
     ).fit(X, y)
     lengths = np.array([len(x) for x in X])
     short = X[int(np.argmin(lengths))]
@@ -64,6 +66,24 @@ def test_padding_never_changes_a_prediction(
     batch = outputs(est, X[:10])
     singles = np.concatenate([outputs(est, [x]) for x in X[:10]])
     np.testing.assert_allclose(batch, singles, atol=1e-5, rtol=0)
+
+
+def test_per_sequence_normalization_makes_the_fit_indifferent_to_units(Estimator, ragged_data):
+    # Each sequence is standardized, and its statistics pass a batch norm:
+    # inputs in other units and origins (per feature) train the same model,
+    # up to batch norm's epsilon, once its running statistics have forgotten
+    # their start (0.9 ** 180 here).
+    X, y = ragged_data
+    moved = [x * np.array([30.0, 4.0]) + np.array([-500.0, 7.0]) for x in X]
+    params = dict(hidden_size=4, conv_channels=(3,), max_epochs=30, batch_size=8,
+                  random_state=0, normalize="per_sequence", dtype="float64")
+    est = Estimator(**params).fit(X, y)
+    moved_est = Estimator(**params).fit(moved, y)
+    np.testing.assert_allclose(outputs(moved_est, moved), outputs(est, X), rtol=0, atol=2e-3)
+    plain = {**params, "normalize": None}
+    assert not np.allclose(
+        outputs(Estimator(**plain).fit(moved, y), moved), outputs(est, X), atol=2e-2
+    )
 
 
 def test_padding_values_are_ignored(Estimator, ragged_data):

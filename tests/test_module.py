@@ -6,7 +6,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from sklstm import LSTMSequenceClassifier
-from sklstm._module import POOLINGS, LSTMNet, SequenceBatchNorm
+from sklstm._module import POOLINGS, LSTMNet, SequenceBatchNorm, standardize_sequences
 
 # -- the network: dense masked LSTM against packed sequences ------------------
 
@@ -157,3 +157,53 @@ def test_a_last_batch_of_one_single_step_sequence_trains(seq3d):
     X, y = seq3d  # 48 sequences of 1 step: the last batch of 47 holds one
     clf = LSTMSequenceClassifier(hidden_size=4, batch_size=47, max_epochs=2, random_state=0)
     assert clf.fit(X[:, :1], y).predict_proba(X[:, :1]).shape == (48, 2)
+
+
+# -- per-sequence standardization ----------------------------------------------
+
+
+def test_standardized_ragged_sequences_equal_each_sequence_standardized_alone():
+    gen = torch.Generator().manual_seed(0)
+    lengths = torch.tensor([7, 3, 5, 1])
+    x = torch.randn(4, 7, 3, dtype=torch.float64, generator=gen) * 5 + 2
+    x[1, 3:] = 1e6  # padding: never read
+    out = standardize_sequences(x, lengths)
+    for row, n in enumerate(lengths.tolist()):
+        seq = x[row, :n]
+        std = seq.std(dim=0, unbiased=False)
+        expected = (seq - seq.mean(dim=0)) / torch.where(std > 0, std, 1)
+        torch.testing.assert_close(out[row, :n], expected, rtol=0, atol=1e-12)
+    # Equal lengths, without lengths: the same numbers.
+    full = torch.full((4,), 7)
+    torch.testing.assert_close(standardize_sequences(x), standardize_sequences(x, full),
+                               rtol=0, atol=1e-12)
+    torch.testing.assert_close(standardize_sequences(x[0:1]), out[0:1], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_a_feature_constant_within_a_sequence_becomes_zeros(dtype):
+    x = torch.stack([
+        torch.full((6,), 0.1, dtype=dtype),  # 0.1 is not exact: its mean rounds
+        torch.full((6,), 3e5, dtype=dtype),
+        torch.linspace(-1, 1, 6, dtype=dtype),
+    ], dim=1)[None]
+    out = standardize_sequences(x)
+    assert torch.equal(out[0, :, :2], torch.zeros(6, 2, dtype=dtype))
+    torch.testing.assert_close(out[0, :, 2].std(unbiased=False), torch.tensor(1.0, dtype=dtype))
+
+
+def test_normalizing_network_reads_level_and_scale_only_through_their_statistics():
+    net = LSTMNet(2, 3, hidden_sizes=(5,), bidirectional=True, conv_channels=(4,),
+                  normalize=True, dtype=torch.float64).eval()
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(4, 9, 2, dtype=torch.float64, generator=gen)
+    scale = torch.rand(4, 1, 2, dtype=torch.float64, generator=gen) * 100 + 0.01
+    shift = torch.randn(4, 1, 2, dtype=torch.float64, generator=gen) * 50
+    moved = x * scale + shift
+    _, stats = standardize_sequences(moved, return_stats=True)
+    torch.testing.assert_close(stats[:, :2], moved.mean(dim=1))
+    torch.testing.assert_close(stats[:, 2:], moved.std(dim=1, unbiased=False).log())
+    with torch.no_grad():
+        assert not torch.allclose(net(moved), net(x))  # the head reads the statistics
+        net.head.weight[:, -4:] = 0  # ... and only through its last 4 inputs
+        torch.testing.assert_close(net(moved), net(x), rtol=0, atol=1e-9)

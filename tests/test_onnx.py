@@ -37,10 +37,12 @@ def test_onnx_probabilities_match_predict_proba(seq3d, tmp_path, bidirectional, 
         np.testing.assert_allclose(run_onnx(path, X_new), clf.predict_proba(X_new), rtol=0, atol=1e-5)
 
 
-def test_onnx_with_the_convolutional_block(seq3d, tmp_path):
+@pytest.mark.parametrize("normalize", [None, "per_sequence"])
+def test_onnx_with_the_convolutional_block(seq3d, tmp_path, normalize):
     X, y = seq3d
     X = X.astype(np.float32)
-    clf = LSTMSequenceClassifier(6, conv_channels=(8, 4, 3), **FAST).fit(X, y)
+    clf = LSTMSequenceClassifier(6, conv_channels=(8, 4, 3), normalize=normalize, **FAST)
+    clf.fit(X, y)
     path = tmp_path / "model.onnx"
     export_onnx(clf, path)
     for X_new in (X, X[:1], np.random.default_rng(1).normal(size=(5, 31, 2)).astype(np.float32)):

@@ -45,6 +45,7 @@ def assert_same_classifier(loaded, clf, X):
         dict(optimizer="sgd", validation_fraction=0.25, early_stopping=True, n_iter_no_change=2),
         dict(conv_channels=(6, 4)),  # batch norm's running statistics too
         dict(optimizer=torch.optim.LBFGS, conv_channels=None),  # its curvature history
+        dict(normalize="per_sequence"),
     ],
 )
 def test_round_trip_of_classifier_is_exact(ragged, tmp_path, params):
@@ -229,5 +230,8 @@ def test_files_written_by_the_earlier_loader_still_load():
     np.testing.assert_allclose(clf.predict_proba(expected["X"]), expected["proba"], rtol=1e-6)
     assert list(clf.classes_) == ["a", "b", "c"]
     pipe = sklstm.load(data / "format1_pipeline.safetensors")
+    # They predate per-sequence normalization: their models read raw inputs,
+    # whatever the regressor's default is now.
+    assert clf.normalize is None and pipe[-1].normalize is None
     np.testing.assert_allclose(pipe.predict(expected["X"][:, :, 0]), expected["prediction"], rtol=1e-6)
     clf.partial_fit(expected["X"], clf.classes_[[0, 1, 2] * 4])  # and training goes on
