@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint docs docs-noplot bench accuracy clean
+.PHONY: run test lint docs docs-noplot bench accuracy peers regression clean
 
 run: $(VENV)/.installed
 	$(BIN)/python -m sklstm
@@ -36,10 +36,25 @@ bench: $(VENV)/.installed
 accuracy: $(VENV)/.installed
 	$(BIN)/python benchmarks/accuracy.py
 
+# The regressor's study on TSER data sets against ROCKET (about N minutes);
+# ROCKET runs in the peers' environment.
+regression: $(VENV)/.installed peers
+	$(BIN)/python benchmarks/regression.py
+
+# The benchmark-only environment of the peers (sktime's ROCKET), apart from
+# the project's: its pandas cannot share it. Never needed by the tests.
+PEERS := benchmarks/.peers
+peers: $(PEERS)/.installed
+
+$(PEERS)/.installed: benchmarks/peers-constraints.txt
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install --quiet --constraint benchmarks/peers-constraints.txt sktime numba
+	touch $@
+
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable ".[test,docs]"
 	touch $@
 
 clean:
-	rm -rf $(VENV) docs/_build docs/generated docs/auto_examples
+	rm -rf $(VENV) $(PEERS) docs/_build docs/generated docs/auto_examples

@@ -1,6 +1,7 @@
 """Shared helpers of the speed benchmarks: options, interleaved timing, tables."""
 
 import argparse
+import ast
 import statistics
 import time
 
@@ -26,6 +27,18 @@ def parse_args(doc, argv, extra=(), **sizes):
         torch.set_num_threads(args.threads)
     print(machine())
     return args
+
+
+def literal_params(items):
+    """``{"name": value}`` from ``"name=value"`` strings; values are Python literals or text."""
+    params = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        try:
+            params[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[key] = value
+    return params
 
 
 def interleaved(contenders, repeats, warmup=1, number=1):

@@ -53,21 +53,14 @@ Usage::
 """
 
 import argparse
-import ast
-import subprocess
-import sys
 import time
-import zipfile
-from pathlib import Path
 
 import numpy as np
+from _archives import load_ts
+from _timing import literal_params
 
 from sklstm import LSTMSequenceClassifier
 from sklstm.datasets import load_japanese_vowels
-from sklstm.datasets._ts import read_ts
-
-AEON = "aeon==1.6.0"
-CACHE = Path(__file__).parent / ".cache"
 
 # name: (kind, published LSTM-FCN or MLSTM-FCN, FCN re-run, ROCKET, plain LSTM)
 DATASETS = {
@@ -81,32 +74,11 @@ DATASETS = {
 }
 
 
-def aeon_wheel():
-    wheels = sorted(CACHE.glob("aeon-1.6.0-*.whl"))
-    if not wheels:
-        print(f"fetching {AEON}'s wheel for its data files into {CACHE} ...", flush=True)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-             "--dest", str(CACHE), AEON],
-            check=True,
-        )
-        wheels = sorted(CACHE.glob("aeon-1.6.0-*.whl"))
-    return wheels[0]
-
-
 def load(name):
     """Return X_train, X_test, y_train, y_test (lists or 3D arrays) of a data set."""
     if name == "JapaneseVowels":
         return load_japanese_vowels(return_X_y=True)
-    with zipfile.ZipFile(aeon_wheel()) as wheel:
-        parts = [
-            read_ts(wheel.read(f"aeon/datasets/data/{name}/{name}_{split}.ts").decode())
-            for split in ("TRAIN", "TEST")
-        ]
-    (X_train, y_train), (X_test, y_test) = parts
-    if len({len(x) for x in X_train + X_test}) == 1:  # equal lengths: one 3D array
-        X_train, X_test = np.stack(X_train), np.stack(X_test)
-    return X_train, X_test, y_train, y_test
+    return load_ts("aeon", name)
 
 
 def evaluate(name, seeds, params):
@@ -134,13 +106,7 @@ def main(argv=None):
         help="an LSTMSequenceClassifier parameter to change (a Python literal)",
     )
     args = parser.parse_args(argv)
-    params = {}
-    for item in args.param:
-        key, _, value = item.partition("=")
-        try:
-            params[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            params[key] = value
+    params = literal_params(args.param)
     print(f"LSTMSequenceClassifier({', '.join(f'{k}={v!r}' for k, v in params.items())}), "
           f"seeds 0-{args.seeds - 1}, official train/test splits")
     header = ("data set", "kind", "train/test", "accuracy mean (min-max)", "fit s",
