@@ -36,7 +36,7 @@ bench: $(VENV)/.installed
 accuracy: $(VENV)/.installed
 	$(BIN)/python benchmarks/accuracy.py
 
-# The regressor's study on TSER data sets against ROCKET (about N minutes);
+# The regressor's study on TSER data sets against ROCKET (about 15 minutes);
 # ROCKET runs in the peers' environment.
 regression: $(VENV)/.installed peers
 	$(BIN)/python benchmarks/regression.py

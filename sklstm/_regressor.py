@@ -26,7 +26,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
 
     Parameters
     ----------
-    hidden_size : int or tuple of int, default=64
+    hidden_size : int or tuple of int, default=32
         Units per LSTM layer (per direction). A tuple gives one layer per
         entry, e.g. ``(128, 64)``.
     num_layers : int, default=1
@@ -40,7 +40,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         How the per-step outputs of the last layer become one vector: their
         mean and maximum over time side by side, either alone, or the final
         hidden state of each direction. Padding never enters any of them.
-    conv_channels : tuple of int or None, default=None
+    conv_channels : tuple of int or None, default=(32, 64, 32)
         A convolutional block beside the LSTM, as in LSTM-FCN: one
         ``Conv1d`` (kernels 8, 5, then 3), batch norm and ReLU per entry,
         e.g. ``(128, 256, 128)``, averaged over the real time steps and
@@ -49,7 +49,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         norm's training statistics cover the real steps only, each sequence
         weighed by its sample weight, so an integer weight still counts as
         repeating the sequence.
-    normalize : {"per_sequence"} or None, default=None
+    normalize : {"per_sequence"} or None, default="per_sequence"
         ``"per_sequence"``: the network standardizes each sequence, feature
         by feature, by the mean and standard deviation of its own time
         steps (padding excluded), so that the LSTM and the convolutional
@@ -68,24 +68,24 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         deviation of the target, absolute beyond). The last two resist
         outliers in ``y``; see Notes.
     optimizer : {"adam", "adamw", "rmsprop", "sgd"} or torch.optim.Optimizer \
-            subclass, default="adam"
+            subclass, default="adamw"
         The optimizer; ``"sgd"`` uses momentum 0.9. Adam, AdamW and SGD
         take torch's fused step (``fused=True``) where torch has one for
         the device: the same update, about three times faster.
     lr : float, default=3e-3
         Learning rate (the peak of the schedule).
-    lr_schedule : {"cosine", "constant"}, default="constant"
+    lr_schedule : {"cosine", "constant"}, default="cosine"
         ``"cosine"`` lowers the learning rate from ``lr`` to 0 along a half
         cosine, step by step, over the ``max_epochs`` of a ``fit``: large
         steps early, fine ones at the end, so the final weights do not
         depend much on where the last few noisy steps left them.
         ``"constant"`` keeps ``lr``. ``partial_fit`` always trains at
         ``lr``.
-    weight_decay : float, default=0.0
+    weight_decay : float, default=0.01
         L2 penalty (decoupled for ``"adamw"``).
     batch_size : int, default=32
         Sequences per mini-batch, in training and prediction.
-    max_epochs : int or "auto", default=100
+    max_epochs : int or "auto", default="auto"
         Number of passes over the training data (fewer with early stopping).
         ``"auto"``: enough passes for 2000 optimizer steps, and at least 100;
         small training sets need many passes (36 sequences of batch 32 get
@@ -181,11 +181,11 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
     --------
     >>> from sklstm import LSTMSequenceRegressor
     >>> from sklstm.datasets import make_sequence_regression
-    >>> X, y = make_sequence_regression(n_samples=100, random_state=0)
+    >>> X, y = make_sequence_regression(n_samples=200, random_state=0)
     >>> X.shape, y.shape
-    ((100, 20, 3), (100,))
+    ((200, 20, 3), (200,))
     >>> reg = LSTMSequenceRegressor(hidden_size=16, max_epochs=30, random_state=0)
-    >>> reg.fit(X[:80], y[:80]).score(X[80:], y[80:]) > 0.8
+    >>> reg.fit(X[:160], y[:160]).score(X[160:], y[160:]) > 0.8
     True
     >>> reg.predict(X[:3]).shape
     (3,)
@@ -199,21 +199,21 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
 
     def __init__(
         self,
-        hidden_size=64,
+        hidden_size=32,
         *,
         num_layers=1,
         bidirectional=True,
         dropout=0.0,
         pooling="mean_max",
-        conv_channels=None,
-        normalize=None,
+        conv_channels=(32, 64, 32),
+        normalize="per_sequence",
         loss="squared_error",
-        optimizer="adam",
+        optimizer="adamw",
         lr=3e-3,
-        lr_schedule="constant",
-        weight_decay=0.0,
+        lr_schedule="cosine",
+        weight_decay=0.01,
         batch_size=32,
-        max_epochs=100,
+        max_epochs="auto",
         dtype="float32",
         gradient_clip=1.0,
         validation_fraction=None,
