@@ -101,6 +101,15 @@ def print_table(header, rows):
         print("  ".join(str(c).rjust(w) for c, w in zip(row, widths)))
 
 
+def print_markdown_table(header, rows):
+    """Print rows of strings as a Markdown table (for the docs), after a blank line."""
+    print()
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
 def _fmt(value):
     if isinstance(value, float):
         return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"

@@ -57,7 +57,7 @@ import time
 
 import numpy as np
 from _archives import load_ts
-from _timing import literal_params
+from _timing import literal_params, print_markdown_table
 
 from sklstm import LSTMSequenceClassifier
 from sklstm.datasets import load_japanese_vowels
@@ -123,11 +123,7 @@ def main(argv=None):
             fmt(fcn_rerun), fmt(rocket), fmt(plain),
         ))
         print(" | ".join(rows[-1]), flush=True)
-    print()
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    print_markdown_table(header, rows)
 
 
 if __name__ == "__main__":

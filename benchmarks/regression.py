@@ -142,7 +142,7 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     import torch
-    from _timing import literal_params, machine
+    from _timing import literal_params, machine, print_markdown_table
 
     torch.set_num_threads(args.threads)
     params = literal_params(args.param)
@@ -171,11 +171,7 @@ def main(argv=None):
             summary([r for r, _ in lstm]), f"{np.mean([s for _, s in lstm]):.1f}", ratio,
         ))
         print(" | ".join(rows[-1]), flush=True)
-    print()
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    print_markdown_table(header, rows)
 
 
 if __name__ == "__main__":
