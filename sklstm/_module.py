@@ -241,6 +241,8 @@ class SequenceBatchNorm(nn.BatchNorm1d):
 
 
 _CONV_KERNELS = (8, 5, 3)  # LSTM-FCN's, then 3 for any further layer
+
+
 def standardize_sequences(x, lengths=None, mask=None, return_stats=False):
     """Standardize each sequence of ``x``, per feature, by its own real steps.
 
