@@ -28,16 +28,25 @@ from skorch.callbacks import (
 )
 from skorch.helper import predefined_split
 
-from ._callbacks import CosineLR
+from ._callbacks import Converged, CosineLR
 from ._cpu import flush_denormal, share_threads
 from ._data import BatchIterator, check_sequences
 from ._module import POOLINGS, LSTMNet
 from ._optimizers import OPTIMIZERS
 
-# max_epochs="auto": enough epochs for this many optimizer steps, and at
-# least this many epochs (accuracy study, README).
+# max_epochs="auto": AUTO_STEPS optimizer steps up to AUTO_BATCHES batches
+# per epoch (100 epochs), then steps that grow as the square root of the
+# data, so that an epoch costs what it costs but large data sets do not pay
+# 100 of them (docs/accuracy.md).
 AUTO_STEPS = 2000
-AUTO_MIN_EPOCHS = 100
+AUTO_BATCHES = 20
+
+# predict_batch_size="auto": batches of about this many time steps (sequences
+# times the longest length), at most PREDICT_MAX_BATCH sequences, and never
+# fewer than the training batch: enough rows to keep the CPU's matrix kernels
+# busy, activations of a few tens of MB (benchmarks/predict_speed.py).
+PREDICT_STEPS = 2**16
+PREDICT_MAX_BATCH = 1024
 
 class BaseLSTMSequence(BaseEstimator, ABC):
     """Fitting and prediction shared by the LSTM estimators.
@@ -58,10 +67,12 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         "pooling": [StrOptions(set(POOLINGS))],
         "conv_channels": [tuple, list, None],
         "normalize": [StrOptions({"per_sequence"}), None],
+        "lstm_stride": [Interval(Integral, 1, None, closed="left")],
         "optimizer": [StrOptions(set(OPTIMIZERS)), type],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "predict_batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "lr_schedule": [StrOptions({"cosine", "constant"})],
         "dtype": [StrOptions({"float32", "float64"})],
@@ -69,6 +80,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "early_stopping": ["boolean"],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
         "device": [StrOptions({"cpu", "cuda", "auto"})],
         "callbacks": [list, None],
         "random_state": ["random_state"],
@@ -214,10 +226,11 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         _, data = check_sequences(
             self, X, reset=False, layout=self._layout, dtype=self._dtype
         )
+        batch_size = self._predict_batch_size(data)
         # Flushing and sharing cost about 0.1 ms: worth it beyond one batch.
-        many = len(data) > self.net_.batch_size and self.net_.device == "cpu"
+        many = len(data) > batch_size and self.net_.device == "cpu"
         with _cpu_settings(enabled=many):
-            outputs = self.net_.logits(data).double().cpu()
+            outputs = self.net_.logits(data, batch_size).double().cpu()
         if not np.isfinite(outputs.numpy()).all():  # a fifth of torch's cost here
             raise ValueError(
                 "The network's outputs for X are not finite (NaN or infinite): "
@@ -227,6 +240,13 @@ class BaseLSTMSequence(BaseEstimator, ABC):
                 "SequenceScaler) if it holds extreme values."
             )
         return outputs
+
+    def _predict_batch_size(self, data):
+        """Sequences per batch when predicting ``data`` (see ``PREDICT_STEPS``)."""
+        if self.predict_batch_size != "auto":
+            return self.predict_batch_size
+        by_steps = PREDICT_STEPS // max(1, data.longest)
+        return max(self.batch_size, min(PREDICT_MAX_BATCH, by_steps))
 
     def __sklearn_is_fitted__(self):
         # What check_is_fitted would find among the attributes, found faster.
@@ -239,7 +259,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
 
     def _check_params(self):
         """Check the rules that tie parameters together; return layer sizes."""
-        for name in ("dropout", "lr", "weight_decay", "gradient_clip", "validation_fraction"):
+        for name in ("dropout", "lr", "weight_decay", "gradient_clip", "validation_fraction", "tol"):
             value = getattr(self, name)
             if value is not None and not _is_finite_float(value):
                 raise ValueError(
@@ -343,13 +363,17 @@ class BaseLSTMSequence(BaseEstimator, ABC):
     def _epochs(self, n_train):
         """Return the number of epochs of a fit on ``n_train`` sequences.
 
-        ``"auto"``: at least ``AUTO_STEPS`` optimizer steps (small training
-        sets need many passes), and at least ``AUTO_MIN_EPOCHS`` passes.
+        ``"auto"``: ``AUTO_STEPS`` optimizer steps up to ``AUTO_BATCHES``
+        batches per epoch (small training sets need many passes), then
+        ``AUTO_STEPS * sqrt(batches / AUTO_BATCHES)`` steps.
         """
         if self.max_epochs != "auto":
             return self.max_epochs
         batches = -(-n_train // self.batch_size)
-        return max(AUTO_MIN_EPOCHS, -(-AUTO_STEPS // batches))
+        if batches <= AUTO_BATCHES:
+            return -(-AUTO_STEPS // batches)
+        # Whole epochs nearest the steps (a ceiling would add up to one).
+        return max(1, round(AUTO_STEPS * math.sqrt(batches / AUTO_BATCHES) / batches))
 
     def _build_net(
         self, n_features, dtype, hidden_sizes, valid, device=None, max_epochs=1,
@@ -397,6 +421,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             pooling=self.pooling,
             conv_channels=tuple(self.conv_channels or ()),
             normalize=self.normalize == "per_sequence",
+            lstm_stride=self.lstm_stride,
             dtype=getattr(torch, np.dtype(dtype).name),
         )
 
@@ -434,6 +459,8 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         if self.early_stopping and has_validation:
             stopper = EarlyStopping(patience=self.n_iter_no_change, load_best=True)
             callbacks.append(("early_stopping", stopper))
+        elif schedule and self.tol is not None:
+            callbacks.append(("converged", Converged(self.tol, self.n_iter_no_change)))
         if self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
         return callbacks + copy.deepcopy(self.callbacks or [])
@@ -512,6 +539,7 @@ def _cpu_settings(enabled):
 
 
 def _stopped_early(net):
-    """Whether skorch's EarlyStopping ended the training loop."""
-    stopper = dict(net.callbacks_).get("early_stopping")
-    return stopper is not None and stopper.misses_ == stopper.patience
+    """Whether skorch's EarlyStopping, or convergence, ended the training loop."""
+    callbacks = dict(net.callbacks_)
+    stopper = callbacks.get("early_stopping") or callbacks.get("converged")
+    return stopper is not None and stopper.misses_ >= stopper.patience

@@ -27,22 +27,95 @@ class CosineLR(Callback):
     """Anneal the learning rate along a half cosine, from lr to 0, batch by batch.
 
     The schedule spans ``max_epochs`` epochs of the training set passed to
-    ``on_train_begin``; early stopping may end it sooner.
+    ``on_train_begin``; ``shorten`` ends it sooner (the convergence test),
+    and early stopping may stop it anywhere.
     """
 
     def on_train_begin(self, net, X=None, **kwargs):
-        batches = -(-len(X) // net.batch_size)
-        self.total_steps_ = max(1, net.max_epochs * batches)
+        self.batches_ = -(-len(X) // net.batch_size)
+        self.total_steps_ = max(1, net.max_epochs * self.batches_)
         self.step_ = 0
+        self.tail_ = None  # (first step, steps, factor at its start) once shortened
         self.base_lrs_ = [group["lr"] for group in net.optimizer_.param_groups]
+
+    def _factor(self):
+        if self.tail_ is None:
+            return 0.5 * (1.0 + math.cos(math.pi * min(self.step_ / self.total_steps_, 1.0)))
+        first, steps, start = self.tail_
+        return start * 0.5 * (1.0 + math.cos(math.pi * min((self.step_ - first) / steps, 1.0)))
+
+    def shorten(self, epochs):
+        """Anneal from the current lr to 0 along a half cosine over ``epochs`` more epochs."""
+        self.tail_ = (self.step_, max(1, epochs * self.batches_), self._factor())
 
     def on_batch_begin(self, net, training=False, **kwargs):
         if not training:
             return
-        factor = 0.5 * (1.0 + math.cos(math.pi * min(self.step_ / self.total_steps_, 1.0)))
+        factor = self._factor()
         for group, base in zip(net.optimizer_.param_groups, self.base_lrs_):
             group["lr"] = base * factor
         self.step_ += 1
 
     def on_epoch_end(self, net, **kwargs):
         net.history.record("lr", net.optimizer_.param_groups[0]["lr"])
+
+
+class Converged(Callback):
+    """End training once the training loss has stopped improving.
+
+    The training loss is averaged over rounds of whole epochs, each at least
+    ``round_steps`` optimizer steps (one epoch of a large training set,
+    several of a small one, whose epochs of one or two batches are noisy).
+    After ``patience`` rounds in a row whose loss is not below the best so
+    far by ``tol``, the fit has converged at the current learning rate. With
+    the cosine schedule (the callback named ``"lr_schedule"``), the lr then
+    goes to 0 along a half cosine over a tenth of ``max_epochs`` (the small
+    final steps of the full schedule, sooner) and training stops there;
+    without it, training stops at once, as skorch's ``EarlyStopping`` does.
+    """
+
+    def __init__(self, tol, patience, round_steps=20, tail=0.1):
+        self.tol = tol
+        self.patience = patience
+        self.round_steps = round_steps
+        self.tail = tail
+
+    def on_train_begin(self, net, X=None, **kwargs):
+        batches = -(-len(X) // net.batch_size)
+        self.epochs_per_round_ = -(-self.round_steps // batches)
+        self.best_, self.misses_, self.losses_ = math.inf, 0, []
+        self.stop_at_ = None  # the epoch that ends the fit, once converged
+
+    def on_epoch_end(self, net, **kwargs):
+        epoch = len(net.history)
+        if self.stop_at_ is not None:
+            if epoch >= self.stop_at_:
+                raise KeyboardInterrupt
+            return
+        self.losses_.append(net.history[-1, "train_loss"])
+        if len(self.losses_) < self.epochs_per_round_:
+            return
+        loss = math.fsum(self.losses_) / len(self.losses_)  # epochs of equal size
+        self.losses_ = []
+        if loss < self.best_ - self.tol:
+            self.best_, self.misses_ = loss, 0
+        else:
+            self.misses_ += 1
+        if self.misses_ < self.patience:
+            return
+        schedule = dict(net.callbacks_).get("lr_schedule")
+        tail = 0 if schedule is None else math.ceil(self.tail * net.max_epochs)
+        if epoch + tail >= net.max_epochs:
+            self.stop_at_ = net.max_epochs  # the schedule ends as soon
+            return
+        if net.verbose:
+            print(
+                f"Converged: the training loss did not improve by tol={self.tol:g} in "
+                f"{self.patience} rounds of {self.epochs_per_round_} epoch(s); "
+                + (f"annealing the lr to 0 over {tail} more epoch(s)." if tail else "stopping.")
+            )
+        self.stop_at_ = epoch + tail
+        if tail:
+            schedule.shorten(tail)
+        else:
+            raise KeyboardInterrupt

@@ -56,6 +56,14 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         model: ``predict``, ``sklstm.save`` and ``export_onnx`` apply it.
         None: the inputs as given (scale features of different ranges
         beforehand, e.g. with ``SequenceScaler``).
+    lstm_stride : int, default=1
+        The LSTM reads the mean of each ``lstm_stride`` consecutive time
+        steps (a last, partial window averages the steps it has; padding is
+        never averaged in), while the convolutional block still reads every
+        step. An LSTM runs one step after the other, so long sequences
+        train and predict faster, at some cost in accuracy where the detail
+        matters (OSULeaf, 427 steps: stride 4 fits in half the time, and
+        loses 0.03 of accuracy; see docs/accuracy.md). 1: every step.
     optimizer : {"adam", "adamw", "rmsprop", "sgd"} or torch.optim.Optimizer \
             subclass, default="adam"
         The optimizer; ``"sgd"`` uses momentum 0.9. Adam, AdamW and SGD
@@ -73,12 +81,20 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
     weight_decay : float, default=0.0
         L2 penalty (decoupled for ``"adamw"``).
     batch_size : int, default=32
-        Sequences per mini-batch, in training and prediction.
+        Sequences per mini-batch in training.
+    predict_batch_size : int or "auto", default="auto"
+        Sequences per batch in ``predict``, ``predict_proba`` and ``score``
+        (the same predictions, up to rounding). ``"auto"``: batches of about
+        65,536 time steps (sequences times the longest length), from
+        ``batch_size`` up to 1024 sequences, for throughput at a bounded
+        memory.
     max_epochs : int or "auto", default="auto"
-        Number of passes over the training data (fewer with early stopping).
-        ``"auto"``: enough passes for 2000 optimizer steps, and at least 100;
-        small training sets need many passes (36 sequences of batch 32 get
-        1000 epochs, 10,000 sequences 100).
+        Number of passes over the training data (fewer once the convergence
+        test of ``tol`` or early stopping ends the fit). ``"auto"``: 2000
+        optimizer steps up to 20 batches per epoch (small training sets
+        need many passes: 36 sequences of batch 32 get 1000 epochs), then
+        steps that grow as the square root of the data (100 epochs of 640
+        sequences, 25 of 10,000, 11 of 50,000).
     dtype : {"float32", "float64"}, default="float32"
         Floating-point type of the weights and computations. float64 is
         slower but rounds far less, e.g. for inputs of a large dynamic range.
@@ -93,7 +109,15 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         ``n_iter_no_change`` epochs and restore the best weights. Needs
         ``validation_fraction``.
     n_iter_no_change : int, default=10
-        Patience of early stopping, in epochs.
+        Patience of early stopping (in epochs) and of the convergence test
+        of ``tol`` (in rounds).
+    tol : float or None, default=1e-4
+        Convergence test: without early stopping, training stops once the
+        training loss, averaged over rounds of at least 20 optimizer steps
+        (one epoch, or several epochs of a small training set), has not
+        fallen by ``tol`` below its best for ``n_iter_no_change`` rounds in
+        a row, as in sklearn's ``MLPClassifier``. None: train all
+        ``max_epochs``.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, as in other sklearn classifiers.
     device : {"cpu", "cuda", "auto"}, default="cpu"
@@ -189,17 +213,20 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         pooling="mean_max",
         conv_channels=(32, 64, 32),
         normalize=None,
+        lstm_stride=1,
         optimizer="adam",
         lr=3e-3,
         lr_schedule="cosine",
         weight_decay=0.0,
         batch_size=32,
+        predict_batch_size="auto",
         max_epochs="auto",
         dtype="float32",
         gradient_clip=1.0,
         validation_fraction=None,
         early_stopping=False,
         n_iter_no_change=10,
+        tol=1e-4,
         class_weight=None,
         device="cpu",
         callbacks=None,
@@ -214,17 +241,20 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         self.pooling = pooling
         self.conv_channels = conv_channels
         self.normalize = normalize
+        self.lstm_stride = lstm_stride
         self.optimizer = optimizer
         self.lr = lr
         self.lr_schedule = lr_schedule
         self.weight_decay = weight_decay
         self.batch_size = batch_size
+        self.predict_batch_size = predict_batch_size
         self.max_epochs = max_epochs
         self.dtype = dtype
         self.gradient_clip = gradient_clip
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping
         self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.class_weight = class_weight
         self.device = device
         self.callbacks = callbacks

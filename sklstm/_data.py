@@ -59,6 +59,14 @@ class Sequences(torch.utils.data.Dataset):
     def n_features(self):
         return self.values.shape[-1]
 
+    @property
+    def longest(self):
+        """Length of the longest sequence (0 when there are none)."""
+        if self.offsets is None:
+            return self.values.shape[1]
+        lengths = self.lengths if self.index is None else self.lengths[self.index]
+        return int(lengths.max()) if len(lengths) else 0
+
     def __len__(self):
         if self.index is not None:
             return len(self.index)

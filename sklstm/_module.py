@@ -16,6 +16,8 @@ each sequence reversed within its own length, padding still at the end.
 Pooling then ignores the padded steps.
 """
 
+import functools
+
 import torch
 from torch import nn
 
@@ -53,6 +55,11 @@ class LSTMNet(nn.Module):
         the head then also reads those means and log standard deviations,
         through a batch norm, so the level and scale of the sequences still
         reach the output.
+    lstm_stride : int
+        The LSTM reads the mean of each ``lstm_stride`` consecutive steps
+        (see ``mean_windows``), the convolutional block every step: the
+        recurrence, which runs one step after the other, is that many times
+        shorter.
 
     Attributes
     ----------
@@ -72,9 +79,11 @@ class LSTMNet(nn.Module):
         dtype=torch.float32,
         conv_channels=(),
         normalize=False,
+        lstm_stride=1,
     ):
         super().__init__()
         self.normalize = normalize
+        self.lstm_stride = lstm_stride
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
         self.pooling = pooling
@@ -122,17 +131,35 @@ class LSTMNet(nn.Module):
         n_steps = x.shape[1]
         if lengths is not None and bool((lengths == n_steps).all()):
             lengths = None
-        mask = order = None
+        mask = None
         if lengths is not None:
             lengths = lengths.to(x.device)
-            steps = torch.arange(n_steps, device=x.device)
-            mask = steps < lengths[:, None]
-            # Where step t comes from when each sequence is read backwards
-            # within its length; padding stays where it is.
-            order = torch.where(mask, lengths[:, None] - 1 - steps, steps)
+            mask = torch.arange(n_steps, device=x.device) < lengths[:, None]
         stats = None
         if self.normalize:
             x, stats = standardize_sequences(x, lengths, mask, return_stats=True)
+        parts = [self._recur(x, lengths, mask)]
+        if len(self.convs):
+            parts.append(self._convolve(x, lengths, mask, sample_weight))
+        if stats is not None:
+            parts.append(self.stats_norm(stats[:, :, None], None, sample_weight)[:, :, 0])
+        pooled = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+        return self.head(self._drop(pooled))
+
+    def _recur(self, x, lengths, mask):
+        """The LSTM layers' outputs, pooled over each sequence's real steps."""
+        if self.lstm_stride > 1:
+            x, lengths = mean_windows(x, self.lstm_stride, lengths, mask)
+            if lengths is not None and bool((lengths == x.shape[1]).all()):
+                lengths = None
+            if lengths is not None:
+                mask = torch.arange(x.shape[1], device=x.device) < lengths[:, None]
+        order = None
+        if lengths is not None:
+            # Where step t comes from when each sequence is read backwards
+            # within its length; padding stays where it is.
+            steps = torch.arange(x.shape[1], device=x.device)
+            order = torch.where(mask, lengths[:, None] - 1 - steps, steps)
         seq = x
         for i, layer in enumerate(self.lstms):
             if i > 0:
@@ -147,14 +174,7 @@ class LSTMNet(nn.Module):
                 finals.append(h_n[0])
                 out = torch.cat([out, _reverse(backward, order)], dim=2)
             seq = out
-        pooled = self._pool(seq, finals, lengths, mask)
-        parts = [pooled]
-        if len(self.convs):
-            parts.append(self._convolve(x, lengths, mask, sample_weight))
-        if stats is not None:
-            parts.append(self.stats_norm(stats[:, :, None], None, sample_weight)[:, :, 0])
-        pooled = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
-        return self.head(self._drop(pooled))
+        return self._pool(seq, finals, lengths, mask)
 
     def _convolve(self, x, lengths, mask, sample_weight):
         """The convolutional block's mean over each sequence's real steps.
@@ -172,7 +192,10 @@ class LSTMNet(nn.Module):
         return (h * keep).sum(dim=2) / lengths[:, None].to(h.dtype)
 
     def extra_repr(self):
-        return f"pooling={self.pooling!r}, normalize={self.normalize}"
+        return (
+            f"pooling={self.pooling!r}, normalize={self.normalize}, "
+            f"lstm_stride={self.lstm_stride}"
+        )
 
     def _drop(self, seq):
         if not (self.training and self.dropout.p > 0):
@@ -274,6 +297,36 @@ def standardize_sequences(x, lengths=None, mask=None, return_stats=False):
     if not return_stats:
         return scaled
     return scaled, torch.cat([mean[:, 0], std[:, 0].log()], dim=1)
+
+
+def mean_windows(x, stride, lengths=None, mask=None):
+    """Average each run of ``stride`` consecutive real steps of each sequence.
+
+    Returns ``(windows, window_lengths)``: step ``j`` of a sequence becomes
+    the mean of its real steps ``j * stride`` to ``(j + 1) * stride - 1``;
+    a last, partial window averages the steps it has. ``window_lengths``
+    is ``ceil(lengths / stride)`` (None when ``lengths`` is None), and
+    padded steps never enter a real window. ``mask`` is ``steps <
+    lengths``, when the caller has it.
+    """
+    n_steps = x.shape[1]
+    if n_steps < stride:
+        stride = n_steps  # one window all the same, without padding it to stride
+    if mask is None:
+        mask = torch.ones(x.shape[0], n_steps, dtype=torch.bool, device=x.device)
+        if lengths is not None:
+            mask = torch.arange(n_steps, device=x.device) < lengths[:, None]
+    # Zeros up to a whole number of windows (and at least one), outside the mask.
+    extra = (-n_steps) % stride
+    keep = torch.nn.functional.pad(mask[:, None, :].to(x.dtype), (0, extra))
+    h = torch.nn.functional.pad(x.transpose(1, 2), (0, extra)) * keep
+    pool = functools.partial(torch.nn.functional.avg_pool1d, kernel_size=stride)
+    # Both pools divide by the stride, so their ratio is the mean over the
+    # real steps; windows of padding alone give 0 / (1 / (2 * stride)) = 0.
+    windows = (pool(h) / pool(keep).clamp_min(0.5 / stride)).transpose(1, 2)
+    if lengths is None:
+        return windows, None
+    return windows, torch.div(lengths + stride - 1, stride, rounding_mode="floor")
 
 
 _WEIGHTS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")

@@ -193,8 +193,8 @@ class SequenceNet(NeuralNet):
             loss = self.get_loss(y_pred, y, X=X, training=False)
         return {"loss": loss, "y_pred": y_pred}
 
-    def logits(self, dataset):
-        """Return the module's outputs for all of ``dataset``, in batches.
+    def logits(self, dataset, batch_size):
+        """Return the module's outputs for all of ``dataset``, in batches of ``batch_size``.
 
         What ``forward`` does, without skorch's per-batch dataset and
         device handling: eval mode once, no autograd, one list of outputs.
@@ -205,7 +205,7 @@ class SequenceNet(NeuralNet):
         dataset, order = dataset.sorted_by_length()
         with torch.inference_mode():
             outputs = [
-                self.infer(X) for X, _ in BatchIterator(dataset, self.batch_size)
+                self.infer(X) for X, _ in BatchIterator(dataset, batch_size)
             ]
             logits = outputs[0] if len(outputs) == 1 else torch.cat(outputs)
             if order is not None:

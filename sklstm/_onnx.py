@@ -100,7 +100,10 @@ def export_onnx(estimator, path, *, opset_version=17):
         )
         model = _Predictions(module, univariate, mean, scale, estimator._y_1d)
         output = "prediction"
-    shape = (2, 3) if univariate else (2, 3, estimator.net_.module_.lstms[0][0].input_size)
+    # At least one window of the LSTM's stride, so that the traced graph
+    # pads sequences shorter than it instead of taking their length as one.
+    steps = max(3, estimator.lstm_stride)
+    shape = (2, steps) if univariate else (2, steps, estimator.net_.module_.lstms[0][0].input_size)
     axes = {0: "batch", 1: "steps"}
     with warnings.catch_warnings():
         # The TorchScript-based exporter is deprecated in favour of the

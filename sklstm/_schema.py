@@ -121,6 +121,13 @@ def _check_lstm_params(estimator, file_size):
     estimator._check_params()
     if estimator.callbacks:
         raise ValueError("callbacks are code: a model file holds none")
+    if estimator.lstm_stride > _MAX_STRIDE:  # export_onnx traces a window of it
+        raise ValueError(f"lstm_stride={estimator.lstm_stride} exceeds {_MAX_STRIDE}")
+
+
+# A stride over a million steps is no model anyone trains; export_onnx would
+# trace sequences that long.
+_MAX_STRIDE = 2**20
 
 
 def _check_window_params(windows, file_size):
@@ -457,8 +464,11 @@ def _row(row, what):
 _LSTM = dict(
     optional=("feature_names_in_",), check_params=_check_lstm_params,
     check_state=_check_lstm_state, has_net=True,
-    # Files written before sklstm had per-sequence normalization.
-    added_params={"normalize": None},
+    # Files written before sklstm had per-sequence normalization, its own
+    # inference batch size, the LSTM's stride and the convergence test.
+    added_params={
+        "normalize": None, "predict_batch_size": "auto", "lstm_stride": 1, "tol": None
+    },
 )
 SPECS = {
     LSTMSequenceClassifier: Spec(

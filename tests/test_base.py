@@ -39,23 +39,27 @@ def ragged_data(Estimator, ragged):
 
 
 @pytest.mark.parametrize(
-    "pooling, bidirectional, conv_channels, normalize",
+    "pooling, bidirectional, conv_channels, normalize, lstm_stride",
     [
-        *[(p, b, None, None) for p in ("last", "mean", "max", "mean_max") for b in (False, True)],
-        ("mean_max", True, (6, 4, 5, 3), None),  # every kernel size, and one more layer
-        ("last", False, (4,), None),
-        ("mean_max", True, (4, 3), "per_sequence"),
-        ("last", False, None, "per_sequence"),
+        *[(p, b, None, None, 1) for p in ("last", "mean", "max", "mean_max") for b in (False, True)],
+        ("mean_max", True, (6, 4, 5, 3), None, 1),  # every kernel size, and one more layer
+        ("last", False, (4,), None, 1),
+        ("mean_max", True, (4, 3), "per_sequence", 1),
+        ("last", False, None, "per_sequence", 1),
+        ("mean_max", True, (4, 3), None, 4),  # windows of 4 steps, partial ones too
+        ("last", False, None, "per_sequence", 3),
     ],
 )
 def test_padding_never_changes_a_prediction(
-    Estimator, ragged_data, pooling, bidirectional, conv_channels, normalize
+    Estimator, ragged_data, pooling, bidirectional, conv_channels, normalize, lstm_stride
 ):
     X, y = ragged_data
     est = Estimator(
         hidden_size=(8, 6), pooling=pooling, bidirectional=bidirectional,
-        conv_channels=conv_channels, normalize=normalize, max_epochs=3, random_state=0,
+        conv_channels=conv_channels, normalize=normalize, lstm_stride=lstm_stride,
+        max_epochs=3, random_state=0,
     ).fit(X, y)
+    assert est.net_.module_.lstm_stride == lstm_stride
     lengths = np.array([len(x) for x in X])
     short = X[int(np.argmin(lengths))]
     longer = [x for x in X if len(x) > len(short)][:5]
@@ -155,6 +159,52 @@ def test_cross_val_score_and_pipelines_fit_what_a_direct_fit_fits(Estimator, dat
         outputs(piped, X), outputs(Estimator(**FAST).fit(np.tanh(X), y), np.tanh(X))
     )
 
+
+# -- prediction batches ---------------------------------------------------------
+
+
+def _forward_batches(est, X):
+    """The batch sizes the module sees while ``est`` predicts ``X``."""
+    sizes = []
+    hook = est.net_.module_.register_forward_hook(
+        lambda module, args, out: sizes.append(args[0].shape[0])
+    )
+    try:
+        outputs(est, X)
+    finally:
+        hook.remove()
+    return sizes
+
+
+@pytest.mark.parametrize("which", ["data", "ragged_data"])
+def test_predict_batch_size_changes_batches_not_predictions(Estimator, which, request):
+    X, y = request.getfixturevalue(which)
+    est = Estimator(**FAST, batch_size=8).fit(X, y)
+    auto = outputs(est, X)
+    assert _forward_batches(est, X) == [48]  # short sequences: one batch
+    for size in (1, 5, 48):
+        est.set_params(predict_batch_size=size)
+        assert _forward_batches(est, X) == [size] * (48 // size) + [48 % size] * (48 % size > 0)
+        np.testing.assert_allclose(outputs(est, X), auto, rtol=0, atol=1e-6)
+
+
+def test_predict_batch_size_auto_follows_the_longest_sequence(Estimator):
+    # About 65,536 steps per batch: 64 sequences of 1000 steps, and never
+    # fewer sequences than the training batch; short ones up to 1024.
+    rng = np.random.default_rng(0)
+    long = rng.normal(size=(130, 1000, 1)).astype(np.float32)
+    y = targets(Estimator, np.arange(130) % 2)
+    est = Estimator(hidden_size=2, conv_channels=None, max_epochs=1, batch_size=16).fit(
+        long[:16], y[:16]
+    )
+    assert _forward_batches(est, long) == [65, 65]
+    est.set_params(batch_size=100)
+    assert _forward_batches(est, long) == [100, 30]
+    short = rng.normal(size=(2100, 3, 1)).astype(np.float32)
+    assert _forward_batches(est, short) == [1024, 1024, 52]
+    ragged = [long[0]] + list(short[:99])  # one long sequence sets the batch
+    assert sum(_forward_batches(est.set_params(batch_size=16), ragged)) == 100
+    assert len(_forward_batches(est, ragged)) == 2
 
 # -- seeding, interruption, copies -----------------------------------------------
 
@@ -290,20 +340,29 @@ def test_cosine_schedule_anneals_the_lr_to_zero_step_by_step(Estimator, data):
 
 
 @pytest.mark.parametrize("n_train, batch_size, epochs", [
-    (36, 32, 1000), (40, 16, 667), (270, 32, 223), (10_000, 32, 100), (64_001, 32, 100),
+    (36, 32, 1000), (40, 16, 667), (270, 32, 223), (640, 32, 100),
+    (10_000, 32, 25), (50_000, 32, 11), (64_001, 32, 10),
 ])
-def test_auto_epochs_give_2000_steps_and_at_least_100_epochs(
+def test_auto_epochs_give_2000_steps_then_steps_growing_as_a_square_root(
     Estimator, n_train, batch_size, epochs
 ):
     assert Estimator(batch_size=batch_size, max_epochs="auto")._epochs(n_train) == epochs
     assert Estimator(max_epochs=7)._epochs(n_train) == 7
 
 
+def test_auto_steps_grow_with_the_data_but_slower(Estimator):
+    clf = Estimator(max_epochs="auto")
+    sizes = [32 * 2**k for k in range(16)]  # 1 to 32,768 batches
+    steps = [clf._epochs(n) * (n // 32) for n in sizes]
+    assert steps[:5] == [2000] * 5 and all(2000 <= s for s in steps)
+    for smaller, larger in zip(steps[5:], steps[6:]):
+        assert smaller < larger <= 1.43 * smaller  # twice the data, about sqrt(2)x the steps
+
+
 def test_auto_epochs_count_the_training_split(Estimator, data, monkeypatch):
     X, y = data  # 48 sequences, 36 for training after the split
     monkeypatch.setattr(sklstm._base, "AUTO_STEPS", 20)  # a short fit
-    monkeypatch.setattr(sklstm._base, "AUTO_MIN_EPOCHS", 1)
-    est = Estimator(hidden_size=4, batch_size=12, max_epochs="auto", random_state=0)
+    est = Estimator(hidden_size=4, batch_size=12, max_epochs="auto", tol=None, random_state=0)
     assert est.fit(X, y).n_iter_ == 5  # 4 batches per epoch
     assert est.set_params(validation_fraction=0.25).fit(X, y).n_iter_ == 7  # 3 batches
 

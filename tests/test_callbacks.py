@@ -1,6 +1,11 @@
 """The callbacks sklstm adds to its nets."""
 
+import math
+import warnings
+
 import numpy as np
+import pytest
+from _tasks import ESTIMATORS, targets
 from skorch.callbacks import Callback
 
 from sklstm import LSTMSequenceClassifier
@@ -18,7 +23,7 @@ def test_valid_acc_is_the_accuracy_on_the_validation_split(ragged):
         callbacks=[("keep", KeepValid())],
     ).fit(X, y)
     valid = dict(clf.net_.callbacks_)["keep"].valid_
-    predicted = clf.net_.logits(valid).argmax(dim=1).numpy()
+    predicted = clf.net_.logits(valid, 8).argmax(dim=1).numpy()
     expected = np.mean(predicted == valid.y[valid.index])
     assert clf.history_[-1, "valid_acc"] == expected
     assert len(valid) == 12 and 0 < expected < 1  # a proportion of 12, not a constant
@@ -28,3 +33,59 @@ def test_no_validation_split_records_no_valid_acc(seq3d):
     X, y = seq3d
     clf = LSTMSequenceClassifier(hidden_size=4, max_epochs=2, random_state=0).fit(X, y)
     assert all("valid_acc" not in row for row in clf.history_)
+
+
+def _first_converged_epoch(losses, epochs_per_round, tol, patience):
+    """Where the convergence test stops, recomputed from the epochs' losses."""
+    best, misses = math.inf, 0
+    for end in range(epochs_per_round, len(losses) + 1, epochs_per_round):
+        loss = math.fsum(losses[end - epochs_per_round : end]) / epochs_per_round
+        if loss < best - tol:
+            best, misses = loss, 0
+        else:
+            misses += 1
+        if misses >= patience:
+            return end
+    return None
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_converged_fits_anneal_over_a_tenth_of_the_budget_then_stop(Estimator):
+    # Two well separated groups: the loss soon stops falling by tol.
+    rng = np.random.default_rng(0)
+    labels = np.arange(40) % 2
+    X = rng.normal(size=(40, 6, 2)) + 3.0 * labels[:, None, None]
+    y = targets(Estimator, labels)
+    params = dict(hidden_size=4, conv_channels=None, max_epochs=200, lr=0.01, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # stopping is not an interruption
+        est = Estimator(**params, tol=1e-3, n_iter_no_change=3).fit(X, y)
+    # 40 sequences make 2 batches: rounds of 10 epochs (20 steps).
+    converged = _first_converged_epoch(est.history_[:, "train_loss"], 10, 1e-3, 3)
+    assert est.n_iter_ == converged + 20 < 200
+    lrs = est.history_[:, "lr"]  # the lr of each epoch's last step (of 2)
+    last_steps = 2 * np.arange(200) + 1
+    full = 0.005 * (1 + np.cos(np.pi * last_steps / 400))
+    np.testing.assert_allclose(lrs[:converged], full[:converged], rtol=1e-12)
+    # Then from where the cosine was to 0 along a half cosine, over 20 epochs (40 steps).
+    start = 0.5 * (1 + np.cos(np.pi * 2 * converged / 400))
+    tail = 0.01 * start * 0.5 * (1 + np.cos(np.pi * last_steps[:20] / 40))
+    np.testing.assert_allclose(lrs[converged:], tail, rtol=1e-12)
+    # The constant schedule stops at once; None trains every epoch.
+    constant = Estimator(**params, tol=1e-3, n_iter_no_change=3, lr_schedule="constant")
+    constant.fit(X, y)
+    losses = constant.history_[:, "train_loss"]
+    assert constant.n_iter_ == _first_converged_epoch(losses, 10, 1e-3, 3) < 200
+    assert Estimator(**params, tol=None).fit(X, y).n_iter_ == 200
+
+
+def test_early_stopping_replaces_the_convergence_test(seq3d):
+    X, y = seq3d
+    params = dict(hidden_size=4, conv_channels=None, max_epochs=2, random_state=0)
+    plain = LSTMSequenceClassifier(**params).fit(X, y)
+    stopping = LSTMSequenceClassifier(
+        **params, validation_fraction=0.25, early_stopping=True
+    ).fit(X, y)
+    assert "converged" in dict(plain.net_.callbacks_)
+    assert "converged" not in dict(stopping.net_.callbacks_)
+    assert "early_stopping" in dict(stopping.net_.callbacks_)

@@ -72,7 +72,9 @@ def test_fit_flushes_denormals_in_every_thread_then_restores(seq3d, two_threads)
 @pytest.mark.parametrize("n_samples, flushes", [(32, False), (33, True)])
 def test_predictions_flush_denormals_beyond_one_batch(seq3d, n_samples, flushes):
     X, y = seq3d
-    clf = LSTMSequenceClassifier(hidden_size=4, max_epochs=1, random_state=0).fit(X, y)
+    clf = LSTMSequenceClassifier(
+        hidden_size=4, max_epochs=1, predict_batch_size=32, random_state=0
+    ).fit(X, y)
     seen = []
     clf.net_.module_.register_forward_hook(lambda *args: seen.append(is_flushing()))
     clf.predict_proba(np.concatenate([X, X])[:n_samples])

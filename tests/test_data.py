@@ -65,7 +65,7 @@ def test_length_sorted_prediction_matches_unsorted(ragged):
         clf.net_.module_(Xb["x"], Xb["lengths"]) for Xb, _ in sklstm._data.BatchIterator(data, 8)
     ])
     np.testing.assert_allclose(
-        clf.net_.logits(data).numpy(), unsorted.detach().numpy(), rtol=0, atol=1e-6
+        clf.net_.logits(data, 8).numpy(), unsorted.detach().numpy(), rtol=0, atol=1e-6
     )
 
 

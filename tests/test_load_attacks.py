@@ -332,6 +332,9 @@ def test_a_tampered_regressor_scale_is_refused(tmp_path):
     ("optimizer", {"~": "optimizer", "name": "SparseAdam"}, "optimizer"),
     ("callbacks", ["print"], "callbacks"),
     ("early_stopping", True, "validation_fraction"),
+    ("lstm_stride", 0, "lstm_stride"),
+    ("lstm_stride", 2**30, "lstm_stride=1073741824 exceeds"),  # ONNX would trace it
+    ("tol", -1.0, "tol"),
     ("no_such_parameter", 1, "no parameter"),
 ])
 def test_invalid_parameters_are_refused_at_load_not_at_training(tmp_path, classifiers, param, value, match):

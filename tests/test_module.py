@@ -6,7 +6,13 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from sklstm import LSTMSequenceClassifier
-from sklstm._module import POOLINGS, LSTMNet, SequenceBatchNorm, standardize_sequences
+from sklstm._module import (
+    POOLINGS,
+    LSTMNet,
+    SequenceBatchNorm,
+    mean_windows,
+    standardize_sequences,
+)
 
 # -- the network: dense masked LSTM against packed sequences ------------------
 
@@ -81,6 +87,48 @@ def test_equal_length_batch_skips_masks_with_the_same_result(pooling, bidirectio
     masked_grads = torch.autograd.grad((masked * weights).sum(), [x, *net.parameters()])
     for got, expected in zip(grads, masked_grads):
         torch.testing.assert_close(got, expected, rtol=0, atol=1e-11)
+
+# -- the LSTM's stride ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stride", [1, 3, 7, 20])
+def test_mean_windows_average_each_sequences_own_steps(stride):
+    torch.manual_seed(0)
+    lengths = torch.tensor([12, 1, 7, 9, 3])
+    x = torch.randn(5, 12, 2, dtype=torch.float64)
+    x[torch.arange(12) >= lengths[:, None]] = 1e6  # padding must never enter a window
+    windows, window_lengths = mean_windows(x, stride, lengths)
+    assert window_lengths.tolist() == [-(-n // stride) for n in lengths.tolist()]
+    for row, n in enumerate(lengths.tolist()):
+        expected = torch.stack([
+            x[row, start:min(start + stride, n)].mean(dim=0) for start in range(0, n, stride)
+        ])
+        torch.testing.assert_close(windows[row, : len(expected)], expected, rtol=0, atol=1e-12)
+        alone, none = mean_windows(x[row : row + 1, :n], stride)  # unpadded, no lengths
+        assert none is None
+        torch.testing.assert_close(alone[0], expected, rtol=0, atol=1e-12)
+
+
+def test_strided_network_reads_the_windows_and_stays_padding_exact():
+    torch.manual_seed(0)
+    net = LSTMNet(2, 3, (5,), True, 0.0, "mean_max", torch.float64, (4, 3), lstm_stride=3).eval()
+    lengths = torch.tensor([10, 2, 7])
+    x = torch.randn(3, 10, 2, dtype=torch.float64)
+    x[torch.arange(10) >= lengths[:, None]] = -1e3
+    batch = net(x, lengths)
+    for row, n in enumerate(lengths.tolist()):
+        torch.testing.assert_close(batch[row], net(x[row : row + 1, :n])[0], rtol=0, atol=1e-12)
+    # The LSTM's part is the same LSTM without a stride, fed the windows.
+    every = LSTMNet(2, 3, (5,), True, 0.0, "mean_max", torch.float64).eval()
+    every.lstms.load_state_dict(net.lstms.state_dict())
+    windows, window_lengths = mean_windows(x, 3, lengths)
+    mask = torch.arange(10) < lengths[:, None]
+    torch.testing.assert_close(
+        net._recur(x, lengths, mask),
+        every._recur(windows, window_lengths, torch.arange(4) < window_lengths[:, None]),
+        rtol=0, atol=0,
+    )
+
 
 # -- the convolutional block's batch norm ---------------------------------------
 

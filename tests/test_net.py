@@ -163,7 +163,7 @@ def test_lean_training_loop_matches_skorch_loop(ragged, monkeypatch, schedule):
     assert [row["began_training"] for row in rows[0]] == [True] * n_train + [False] * n_valid
     _, data = check_sequences(reference, X, reset=False, layout="sequences")
     skorch_logits = reference.net_.forward(data)  # skorch's own prediction loop
-    np.testing.assert_allclose(lean.net_.logits(data), skorch_logits, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(lean.net_.logits(data, lean.batch_size), skorch_logits, rtol=0, atol=1e-6)
 
 
 class GradientCounter(Callback):

@@ -37,15 +37,20 @@ def test_onnx_probabilities_match_predict_proba(seq3d, tmp_path, bidirectional, 
         np.testing.assert_allclose(run_onnx(path, X_new), clf.predict_proba(X_new), rtol=0, atol=1e-5)
 
 
-@pytest.mark.parametrize("normalize", [None, "per_sequence"])
-def test_onnx_with_the_convolutional_block(seq3d, tmp_path, normalize):
+@pytest.mark.parametrize("normalize, lstm_stride", [(None, 1), ("per_sequence", 1), (None, 5)])
+def test_onnx_with_the_convolutional_block(seq3d, tmp_path, normalize, lstm_stride):
     X, y = seq3d
     X = X.astype(np.float32)
-    clf = LSTMSequenceClassifier(6, conv_channels=(8, 4, 3), normalize=normalize, **FAST)
+    clf = LSTMSequenceClassifier(
+        6, conv_channels=(8, 4, 3), normalize=normalize, lstm_stride=lstm_stride, **FAST
+    )
     clf.fit(X, y)
     path = tmp_path / "model.onnx"
     export_onnx(clf, path)
-    for X_new in (X, X[:1], np.random.default_rng(1).normal(size=(5, 31, 2)).astype(np.float32)):
+    rng = np.random.default_rng(1)
+    # 31 steps: a partial window of the stride; 2: shorter than one window.
+    others = [rng.normal(size=(5, steps, 2)).astype(np.float32) for steps in (31, 2)]
+    for X_new in (X, X[:1], *others):
         np.testing.assert_allclose(run_onnx(path, X_new), clf.predict_proba(X_new), rtol=0, atol=1e-5)
 
 
