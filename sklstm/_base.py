@@ -43,10 +43,11 @@ AUTO_BATCHES = 20
 
 # predict_batch_size="auto": batches of about this many time steps (sequences
 # times the longest length), at most PREDICT_MAX_BATCH sequences, and never
-# fewer than the training batch: enough rows to keep the CPU's matrix kernels
-# busy, activations of a few tens of MB (benchmarks/predict_speed.py).
-PREDICT_STEPS = 2**16
-PREDICT_MAX_BATCH = 1024
+# fewer than the training batch. Batches of 256 sequences of 50 steps
+# predict fastest on the CPU; 1024 run slower (their activations leave the
+# caches), 32 up to 1.8 times slower (benchmarks/predict_speed.py).
+PREDICT_STEPS = 2**14
+PREDICT_MAX_BATCH = 256
 
 class BaseLSTMSequence(BaseEstimator, ABC):
     """Fitting and prediction shared by the LSTM estimators.

@@ -85,9 +85,9 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
     predict_batch_size : int or "auto", default="auto"
         Sequences per batch in ``predict``, ``predict_proba`` and ``score``
         (the same predictions, up to rounding). ``"auto"``: batches of about
-        65,536 time steps (sequences times the longest length), from
-        ``batch_size`` up to 1024 sequences, for throughput at a bounded
-        memory.
+        16,384 time steps (sequences times the longest length), from
+        ``batch_size`` up to 256 sequences: the fastest on the CPU, at a
+        bounded memory.
     max_epochs : int or "auto", default="auto"
         Number of passes over the training data (fewer once the convergence
         test of ``tol`` or early stopping ends the fit). ``"auto"``: 2000

@@ -189,22 +189,22 @@ def test_predict_batch_size_changes_batches_not_predictions(Estimator, which, re
 
 
 def test_predict_batch_size_auto_follows_the_longest_sequence(Estimator):
-    # About 65,536 steps per batch: 64 sequences of 1000 steps, and never
-    # fewer sequences than the training batch; short ones up to 1024.
+    # About 16,384 steps per batch: 16 sequences of 1000 steps, and never
+    # fewer sequences than the training batch; short ones up to 256.
     rng = np.random.default_rng(0)
     long = rng.normal(size=(130, 1000, 1)).astype(np.float32)
     y = targets(Estimator, np.arange(130) % 2)
-    est = Estimator(hidden_size=2, conv_channels=None, max_epochs=1, batch_size=16).fit(
+    est = Estimator(hidden_size=2, conv_channels=None, max_epochs=1, batch_size=8).fit(
         long[:16], y[:16]
     )
-    assert _forward_batches(est, long) == [65, 65]
+    assert _forward_batches(est, long) == [16] * 8 + [2]
     est.set_params(batch_size=100)
     assert _forward_batches(est, long) == [100, 30]
-    short = rng.normal(size=(2100, 3, 1)).astype(np.float32)
-    assert _forward_batches(est, short) == [1024, 1024, 52]
+    short = rng.normal(size=(600, 3, 1)).astype(np.float32)
+    assert _forward_batches(est.set_params(batch_size=8), short) == [256, 256, 88]
     ragged = [long[0]] + list(short[:99])  # one long sequence sets the batch
-    assert sum(_forward_batches(est.set_params(batch_size=16), ragged)) == 100
-    assert len(_forward_batches(est, ragged)) == 2
+    assert _forward_batches(est, ragged) == [16] * 6 + [4]
+
 
 # -- seeding, interruption, copies -----------------------------------------------
 
