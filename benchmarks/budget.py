@@ -1,0 +1,84 @@
+"""The training budget against the data: a large data set, and sklearn's checks.
+
+- ``large``: 50,000 synthetic training sequences (``make_sequence_classification``,
+  5 classes, 16 steps, 2 features, noise 2.0; ``--n-train`` for another
+  size) and 5,000 held out. The
+  default classifier (``max_epochs="auto"``: steps growing as the square
+  root of the data; the convergence test ``tol``) against the same
+  classifier trained 100 epochs without the test (``max_epochs=100,
+  tol=None``, the earlier default budget for data of this size). Prints
+  epochs, fit time, held-out accuracy and the ratios.
+- ``checks``: the wall time of ``sklearn.utils.estimator_checks.check_estimator``
+  on ``LSTMSequenceClassifier()`` with its defaults.
+
+Usage::
+
+    python benchmarks/budget.py                 # both
+    python benchmarks/budget.py --only large
+    python benchmarks/budget.py --only checks
+"""
+
+import time
+import warnings
+
+from _timing import parse_args, print_table
+
+from sklstm import LSTMSequenceClassifier
+from sklstm.datasets import make_sequence_classification
+
+N_TEST = 5_000
+
+
+def large(n_train):
+    X, y = make_sequence_classification(
+        n_train + N_TEST, n_timesteps=16, n_features=2, n_classes=5, noise=2.0,
+        random_state=0,
+    )
+    X_train, X_test, y_train, y_test = X[:n_train], X[n_train:], y[:n_train], y[n_train:]
+    contenders = {
+        "default (auto budget, tol=1e-4)": {},
+        "100 epochs, no convergence test": dict(max_epochs=100, tol=None),
+    }
+    results = {}
+    for name, params in contenders.items():
+        clf = LSTMSequenceClassifier(random_state=0, **params)
+        start = time.perf_counter()
+        clf.fit(X_train, y_train)
+        seconds = time.perf_counter() - start
+        results[name] = (clf.n_iter_, seconds, clf.score(X_test, y_test))
+        print(f"{name}: {clf.n_iter_} epochs, {seconds:.0f} s, "
+              f"held-out accuracy {results[name][2]:.4f}", flush=True)
+    _, base_seconds, base_accuracy = results["100 epochs, no convergence test"]
+    print(f"\n{n_train} training sequences, {N_TEST} held out")
+    print_table(
+        ["budget", "epochs", "fit s", "held-out accuracy", "time ratio", "accuracy difference"],
+        [
+            [name, epochs, f"{seconds:.0f}", f"{accuracy:.4f}",
+             f"{seconds / base_seconds:.3f}", f"{accuracy - base_accuracy:+.4f}"]
+            for name, (epochs, seconds, accuracy) in results.items()
+        ],
+    )
+
+
+def checks():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check_estimator(LSTMSequenceClassifier())
+    print(f"\ncheck_estimator(LSTMSequenceClassifier()): {(time.perf_counter() - start) / 60:.1f} min")
+
+
+def main(argv=None):
+    args = parse_args(__doc__, argv, n_train=50_000, extra=[
+        (("--only",), dict(choices=["large", "checks"], default=None)),
+    ])
+    if args.only in (None, "large"):
+        large(args.n_train)
+    if args.only in (None, "checks"):
+        checks()
+
+
+if __name__ == "__main__":
+    main()
