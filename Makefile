@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint docs docs-noplot bench accuracy peers regression clean
+.PHONY: run test lint docs docs-noplot bench accuracy budget peers regression clean
 
 run: $(VENV)/.installed
 	$(BIN)/python -m sklstm
@@ -35,6 +35,11 @@ bench: $(VENV)/.installed
 # aeon's wheel, for its data files only, into benchmarks/.cache).
 accuracy: $(VENV)/.installed
 	$(BIN)/python benchmarks/accuracy.py
+
+# The training budget on a large synthetic problem against 100 epochs, and
+# the time of sklearn's check_estimator (about an hour in all).
+budget: $(VENV)/.installed
+	$(BIN)/python benchmarks/budget.py
 
 # The regressor's study on TSER data sets against ROCKET (about 15 minutes);
 # ROCKET runs in the peers' environment.
