@@ -122,7 +122,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
     n_iter_no_change : int, default=10
         Patience of early stopping (in epochs) and of the convergence test
         of ``tol`` (in rounds).
-    tol : float or None, default=1e-4
+    tol : float or None, default=None
         Convergence test: without early stopping, training stops once the
         training loss, averaged over rounds of at least 20 optimizer steps
         (one epoch, or several epochs of a small training set), has not
@@ -245,7 +245,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         validation_fraction=None,
         early_stopping=False,
         n_iter_no_change=10,
-        tol=1e-4,
+        tol=None,
         device="cpu",
         callbacks=None,
         random_state=None,
