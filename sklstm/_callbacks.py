@@ -84,10 +84,13 @@ class Converged(Callback):
         batches = -(-len(X) // net.batch_size)
         self.epochs_per_round_ = -(-self.round_steps // batches)
         self.best_, self.misses_, self.losses_ = math.inf, 0, []
-        self.stop_at_ = None  # the epoch that ends the fit, once converged
+        # Epochs of this fit (a warm start's history holds earlier ones too),
+        # and the one that ends it, once converged.
+        self.epoch_, self.stop_at_ = 0, None
 
     def on_epoch_end(self, net, **kwargs):
-        epoch = len(net.history)
+        self.epoch_ += 1
+        epoch = self.epoch_
         if self.stop_at_ is not None:
             if epoch >= self.stop_at_:
                 raise KeyboardInterrupt

@@ -71,6 +71,11 @@ def test_converged_fits_anneal_over_a_tenth_of_the_budget_then_stop(Estimator):
     start = 0.5 * (1 + np.cos(np.pi * 2 * converged / 400))
     tail = 0.01 * start * 0.5 * (1 + np.cos(np.pi * last_steps[:20] / 40))
     np.testing.assert_allclose(lrs[converged:], tail, rtol=1e-12)
+    # A warm start counts its own epochs, whatever the history holds.
+    first = est.n_iter_
+    est.set_params(warm_start=True, max_epochs=100).fit(X, y)
+    second = _first_converged_epoch(est.history_[first:, "train_loss"], 10, 1e-3, 3)
+    assert est.n_iter_ - first == min(second + 10, 100)
     # The constant schedule stops at once; None trains every epoch.
     constant = Estimator(**params, tol=1e-3, n_iter_no_change=3, lr_schedule="constant")
     constant.fit(X, y)
