@@ -90,9 +90,8 @@ class Converged(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         self.epoch_ += 1
-        epoch = self.epoch_
         if self.stop_at_ is not None:
-            if epoch >= self.stop_at_:
+            if self.epoch_ >= self.stop_at_:
                 raise KeyboardInterrupt
             return
         self.losses_.append(net.history[-1, "train_loss"])
@@ -108,7 +107,7 @@ class Converged(Callback):
             return
         schedule = dict(net.callbacks_).get("lr_schedule")
         tail = 0 if schedule is None else math.ceil(self.tail * net.max_epochs)
-        if epoch + tail >= net.max_epochs:
+        if self.epoch_ + tail >= net.max_epochs:
             self.stop_at_ = net.max_epochs  # the schedule ends as soon
             return
         if net.verbose:
@@ -117,7 +116,7 @@ class Converged(Callback):
                 f"{self.patience} rounds of {self.epochs_per_round_} epoch(s); "
                 + (f"annealing the lr to 0 over {tail} more epoch(s)." if tail else "stopping.")
             )
-        self.stop_at_ = epoch + tail
+        self.stop_at_ = self.epoch_ + tail
         if tail:
             schedule.shorten(tail)
         else:

@@ -64,8 +64,12 @@ class Sequences(torch.utils.data.Dataset):
         """Length of the longest sequence (0 when there are none)."""
         if self.offsets is None:
             return self.values.shape[1]
-        lengths = self.lengths if self.index is None else self.lengths[self.index]
+        lengths = self._own_lengths()
         return int(lengths.max()) if len(lengths) else 0
+
+    def _own_lengths(self):
+        """The lengths of the sequences this object exposes (ragged only)."""
+        return self.lengths if self.index is None else self.lengths[self.index]
 
     def __len__(self):
         if self.index is not None:
@@ -93,7 +97,7 @@ class Sequences(torch.utils.data.Dataset):
         """
         if self.offsets is None:
             return self, None
-        lengths = self.lengths if self.index is None else self.lengths[self.index]
+        lengths = self._own_lengths()
         order = np.argsort(lengths, kind="stable")
         return self.subset(order), order
 
