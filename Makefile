@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint docs docs-noplot bench accuracy budget peers regression clean
+.PHONY: run test lint docs docs-noplot bench accuracy budget peers peers-bench regression clean
 
 run: $(VENV)/.installed
 	$(BIN)/python -m sklstm
@@ -46,14 +46,21 @@ budget: $(VENV)/.installed
 regression: $(VENV)/.installed peers
 	$(BIN)/python benchmarks/regression.py
 
-# The benchmark-only environment of the peers (sktime's ROCKET), apart from
-# the project's: its pandas cannot share it. Never needed by the tests.
+# The default classifier against the seed's Keras models and ROCKET, each
+# fit in a fresh process (about 40 minutes); the peers run in their own
+# environment.
+peers-bench: $(VENV)/.installed peers
+	$(BIN)/python benchmarks/peers.py
+
+# The benchmark-only environment of the peers (sktime's ROCKET, tensorflow-cpu's
+# Keras), apart from the project's: its pandas cannot share it. Never needed
+# by the tests.
 PEERS := benchmarks/.peers
 peers: $(PEERS)/.installed
 
 $(PEERS)/.installed: benchmarks/peers-constraints.txt
 	$(PYTHON) -m venv $(PEERS)
-	$(PEERS)/bin/python -m pip install --quiet --constraint benchmarks/peers-constraints.txt sktime numba
+	$(PEERS)/bin/python -m pip install --quiet --constraint benchmarks/peers-constraints.txt sktime numba tensorflow-cpu
 	touch $@
 
 $(VENV)/.installed: pyproject.toml constraints.txt

@@ -39,16 +39,12 @@ Usage::
 
 import argparse
 import json
-import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-
-PEERS_PYTHON = Path(__file__).parent / ".peers" / "bin" / "python"
+from _workers import load_data, run_worker
 
 # name: (package whose wheel holds it, kind)
 DATASETS = {
@@ -93,17 +89,8 @@ def fit_sklstm(X_train, X_test, y_train, y_test, seed, params):
 
 def fit_rocket(data, seed, threads):
     """Fit ROCKET in a fresh process of the peers' environment: (RMSE, seconds)."""
-    if not PEERS_PYTHON.exists():
-        raise SystemExit(f"{PEERS_PYTHON} is missing: run `make peers` first, or pass --no-rocket.")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "data.npz"
-        np.savez(path, **dict(zip(("X_train", "X_test", "y_train", "y_test"), data)))
-        env = {**os.environ, "NUMBA_NUM_THREADS": str(threads)}
-        out = subprocess.run(
-            [str(PEERS_PYTHON), __file__, "--rocket-worker", str(path), str(seed), str(threads)],
-            check=True, capture_output=True, text=True, env=env,
-        ).stdout
-    result = json.loads(out.strip().splitlines()[-1])
+    keys = ("X_train", "X_test", "y_train", "y_test")
+    result = run_worker(Path(__file__), "rocket", dict(zip(keys, data)), seed, threads)
     return result["rmse"], result["seconds"]
 
 
@@ -111,7 +98,7 @@ def rocket_worker(path, seed, threads):
     """Runs in the peers' environment: fit sktime's RocketRegressor, print JSON."""
     from sktime.regression.kernel_based import RocketRegressor
 
-    data = np.load(path)
+    data = load_data(path)
     # sktime's numpy3D layout is (n_cases, n_channels, n_timepoints).
     X_train, X_test = (data[k].transpose(0, 2, 1) for k in ("X_train", "X_test"))
     y_train, y_test = data["y_train"], data["y_test"]
@@ -175,7 +162,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--rocket-worker":
-        rocket_worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        rocket_worker(sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
     else:
         main()
