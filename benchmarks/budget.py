@@ -61,13 +61,26 @@ def large(n_train):
 
 
 def checks():
+    from collections import Counter
+
     from sklearn.utils.estimator_checks import check_estimator
 
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        check_estimator(LSTMSequenceClassifier())
-    print(f"\ncheck_estimator(LSTMSequenceClassifier()): {(time.perf_counter() - start) / 60:.1f} min")
+        # The default network computes in float32, which cannot make
+        # sample_weight equal repetition to check_sample_weight_equivalence's
+        # 1e-7 (float64 does: tests/test_common.py).
+        results = check_estimator(LSTMSequenceClassifier(), on_fail=None, expected_failed_checks={
+            "check_sample_weight_equivalence_on_dense_data": "float32 rounding",
+        })
+    minutes = (time.perf_counter() - start) / 60
+    statuses = Counter(result["status"] for result in results)
+    print(f"\ncheck_estimator(LSTMSequenceClassifier()): {minutes:.1f} min; "
+          + ", ".join(f"{count} {status}" for status, count in sorted(statuses.items())))
+    for result in results:
+        if result["status"] == "failed":
+            print(f"  failed: {result['check_name']}: {result['exception']!r}")
 
 
 def main(argv=None):
