@@ -77,6 +77,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "lr_schedule": [StrOptions({"cosine", "constant"})],
         "dtype": [StrOptions({"float32", "float64"})],
+        "autocast": [StrOptions({"bfloat16"}), None],
         "gradient_clip": [Interval(Real, 0, None, closed="neither"), None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "early_stopping": ["boolean"],
@@ -299,6 +300,12 @@ class BaseLSTMSequence(BaseEstimator, ABC):
                 "optimizer must be 'adam', 'adamw', 'rmsprop', 'sgd' or a subclass "
                 f"of torch.optim.Optimizer, got {self.optimizer!r}."
             )
+        if self.autocast is not None and self.dtype != "float32":
+            raise ValueError(
+                f"autocast={self.autocast!r} computes in {self.autocast} beside float32 "
+                f"weights; it does not apply to dtype={self.dtype!r}. Set dtype='float32' "
+                "or autocast=None."
+            )
         own = [cb[-1] if isinstance(cb, tuple) else cb for cb in self.callbacks or []]
         for item, cb in zip(self.callbacks or [], own):
             named = not isinstance(item, tuple) or (len(item) == 2 and isinstance(item[0], str))
@@ -424,6 +431,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             normalize=self.normalize == "per_sequence",
             lstm_stride=self.lstm_stride,
             dtype=getattr(torch, np.dtype(dtype).name),
+            autocast=None if self.autocast is None else getattr(torch, self.autocast),
         )
 
     def _n_step_features(self):

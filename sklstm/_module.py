@@ -60,6 +60,11 @@ class LSTMNet(nn.Module):
         (see ``mean_windows``), the convolutional block every step: the
         recurrence, which runs one step after the other, is that many times
         shorter.
+    autocast : torch.dtype or None
+        Run the forward pass under ``torch.autocast`` with this lower
+        precision (``torch.bfloat16``): convolutions, LSTMs and matrix
+        products compute in it, the weights stay in ``dtype`` and the
+        logits come back in ``dtype``. None: everything in ``dtype``.
 
     Attributes
     ----------
@@ -80,10 +85,12 @@ class LSTMNet(nn.Module):
         conv_channels=(),
         normalize=False,
         lstm_stride=1,
+        autocast=None,
     ):
         super().__init__()
         self.normalize = normalize
         self.lstm_stride = lstm_stride
+        self.autocast = autocast
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
         self.pooling = pooling
@@ -128,6 +135,13 @@ class LSTMNet(nn.Module):
         sequence in the batch statistics of the convolutional block's batch
         norm, as the loss weighs it.
         """
+        if self.autocast is not None:
+            with torch.autocast(x.device.type, dtype=self.autocast):
+                logits = self._logits(x, lengths, sample_weight)
+            return logits.to(self.head.weight.dtype)
+        return self._logits(x, lengths, sample_weight)
+
+    def _logits(self, x, lengths, sample_weight):
         n_steps = x.shape[1]
         if lengths is not None and bool((lengths == n_steps).all()):
             lengths = None
@@ -194,7 +208,7 @@ class LSTMNet(nn.Module):
     def extra_repr(self):
         return (
             f"pooling={self.pooling!r}, normalize={self.normalize}, "
-            f"lstm_stride={self.lstm_stride}"
+            f"lstm_stride={self.lstm_stride}, autocast={self.autocast}"
         )
 
     def _drop(self, seq):

@@ -91,6 +91,7 @@ def export_onnx(estimator, path, *, opset_version=17):
     check_is_fitted(estimator)
     univariate = estimator._layout == "table"
     module = copy.deepcopy(estimator.net_.module_).cpu().eval()
+    module.autocast = None  # the graph computes in the weights' dtype
     dtype = getattr(torch, estimator._dtype.name)
     if is_classifier(estimator):
         model, output = _Probabilities(module, univariate), "proba"

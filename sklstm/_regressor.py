@@ -109,6 +109,15 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
     dtype : {"float32", "float64"}, default="float32"
         Floating-point type of the weights and computations. float64 is
         slower but rounds far less, e.g. for inputs of a large dynamic range.
+    autocast : {"bfloat16"} or None, default=None
+        Mixed precision: ``"bfloat16"`` runs the network's forward pass
+        (training and prediction) under ``torch.autocast``, so that
+        convolutions, LSTMs and matrix products compute in bfloat16 while
+        the weights, the optimizer and the loss stay in float32. Faster
+        where the hardware computes bfloat16 natively (CPUs with AMX or
+        AVX512-BF16, recent GPUs), slower elsewhere; predictions round
+        differently from float32 (see docs/accuracy.md). Requires
+        ``dtype="float32"``; ``export_onnx`` writes the float32 graph.
     gradient_clip : float or None, default=1.0
         Largest norm of the gradient; larger gradients are rescaled. None
         disables clipping.
@@ -241,6 +250,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         predict_batch_size="auto",
         max_epochs="auto",
         dtype="float32",
+        autocast=None,
         gradient_clip=1.0,
         validation_fraction=None,
         early_stopping=False,
@@ -269,6 +279,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         self.predict_batch_size = predict_batch_size
         self.max_epochs = max_epochs
         self.dtype = dtype
+        self.autocast = autocast
         self.gradient_clip = gradient_clip
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping

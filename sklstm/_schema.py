@@ -465,9 +465,11 @@ _LSTM = dict(
     optional=("feature_names_in_",), check_params=_check_lstm_params,
     check_state=_check_lstm_state, has_net=True,
     # Files written before sklstm had per-sequence normalization, its own
-    # inference batch size, the LSTM's stride and the convergence test.
+    # inference batch size, the LSTM's stride, the convergence test and
+    # mixed precision.
     added_params={
-        "normalize": None, "predict_batch_size": "auto", "lstm_stride": 1, "tol": None
+        "normalize": None, "predict_batch_size": "auto", "lstm_stride": 1, "tol": None,
+        "autocast": None,
     },
 )
 SPECS = {

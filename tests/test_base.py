@@ -72,6 +72,33 @@ def test_padding_never_changes_a_prediction(
     np.testing.assert_allclose(batch, singles, atol=1e-5, rtol=0)
 
 
+def test_bfloat16_autocast_pads_exactly_up_to_its_rounding(Estimator, ragged_data):
+    X, y = ragged_data
+    est = Estimator(
+        hidden_size=(8, 6), conv_channels=(4, 3), lstm_stride=2, autocast="bfloat16",
+        max_epochs=3, random_state=0,
+    ).fit(X, y)
+    module = est.net_.module_
+    assert module.autocast is torch.bfloat16
+    mixed = outputs(est, X[:10])
+    # bfloat16 keeps 8 bits of mantissa: results move by about 1e-3 of
+    # their size, with the batch's shape as with the precision.
+    scale = 1 + np.abs(mixed).max()
+    singles = np.concatenate([outputs(est, [x]) for x in X[:10]])
+    np.testing.assert_allclose(mixed, singles, rtol=0, atol=5e-3 * scale)
+    module.autocast = None
+    full = outputs(est, X[:10])
+    module.autocast = torch.bfloat16
+    np.testing.assert_allclose(mixed, full, rtol=0, atol=5e-3 * scale)
+    assert np.abs(mixed - full).max() > 1e-6  # it did compute in bfloat16
+
+
+def test_autocast_needs_float32_weights(Estimator, ragged_data):
+    X, y = ragged_data
+    with pytest.raises(ValueError, match="Set dtype='float32' or autocast=None"):
+        Estimator(autocast="bfloat16", dtype="float64", **FAST).fit(X, y)
+
+
 def test_per_sequence_normalization_makes_the_fit_indifferent_to_units(Estimator, ragged_data):
     # Each sequence is standardized, and its statistics pass a batch norm:
     # inputs in other units and origins (per feature) train the same model,

@@ -6,6 +6,7 @@ import numpy as np
 import onnx
 import onnxruntime
 import pytest
+import torch
 from sklearn.pipeline import make_pipeline
 
 from sklstm import LSTMSequenceClassifier, SequenceScaler, export_onnx
@@ -52,6 +53,18 @@ def test_onnx_with_the_convolutional_block(seq3d, tmp_path, normalize, lstm_stri
     others = [rng.normal(size=(5, steps, 2)).astype(np.float32) for steps in (31, 2)]
     for X_new in (X, X[:1], *others):
         np.testing.assert_allclose(run_onnx(path, X_new), clf.predict_proba(X_new), rtol=0, atol=1e-5)
+
+
+def test_onnx_of_a_bfloat16_autocast_model_is_its_float32_graph(seq3d, tmp_path):
+    X, y = seq3d
+    X = X.astype(np.float32)
+    clf = LSTMSequenceClassifier(6, conv_channels=(8, 4), autocast="bfloat16", **FAST).fit(X, y)
+    export_onnx(clf, tmp_path / "mixed.onnx")
+    assert clf.net_.module_.autocast is torch.bfloat16  # the export changed a copy
+    mixed = clf.predict_proba(X)
+    clf.net_.module_.autocast = None
+    np.testing.assert_allclose(run_onnx(tmp_path / "mixed.onnx", X), clf.predict_proba(X), rtol=0, atol=1e-5)
+    np.testing.assert_allclose(run_onnx(tmp_path / "mixed.onnx", X), mixed, rtol=0, atol=5e-3)
 
 
 def test_onnx_of_a_classifier_fitted_on_a_table(seq3d, tmp_path):

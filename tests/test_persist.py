@@ -47,6 +47,7 @@ def assert_same_classifier(loaded, clf, X):
         dict(optimizer=torch.optim.LBFGS, conv_channels=None),  # its curvature history
         dict(normalize="per_sequence"),
         dict(lstm_stride=4),
+        dict(autocast="bfloat16"),
     ],
 )
 def test_round_trip_of_classifier_is_exact(ragged, tmp_path, params):
