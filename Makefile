@@ -31,7 +31,7 @@ bench: $(VENV)/.installed
 		$(BIN)/python benchmarks/$$script.py || exit 1; \
 	done
 
-# The accuracy study on UCR/UEA data sets (about 18 minutes; it fetches
+# The accuracy study on UCR/UEA data sets (about 35 minutes; it fetches
 # aeon's wheel, for its data files only, into benchmarks/.cache).
 accuracy: $(VENV)/.installed
 	$(BIN)/python benchmarks/accuracy.py
