@@ -64,6 +64,8 @@ CONTENDERS = {
     "keras-ex3": (True, "Keras ex. 3 (BiLSTM)"),
     "rocket": (True, "ROCKET"),
 }
+# Keras contenders: (the seed's example, epochs).
+KERAS = {"keras-ex1": (1, 10), "keras-ex1-100": (1, 100), "keras-ex2": (2, 10), "keras-ex3": (3, 10)}
 
 
 def load(name):
@@ -159,9 +161,7 @@ def worker(name, path, seed, threads):
     elif name == "rocket":
         predict, seconds = fit_rocket(data, seed, threads)
     else:
-        example = int(name.split("-")[1][2:])
-        epochs = 100 if name.endswith("-100") else 10
-        predict, seconds = fit_keras(data, seed, threads, example, epochs)
+        predict, seconds = fit_keras(data, seed, threads, *KERAS[name])
     accuracy = float(np.mean(predict(data["X_test"]) == data["y_test"]))
     print(json.dumps({"accuracy": accuracy, "seconds": seconds}))
 
