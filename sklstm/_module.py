@@ -63,7 +63,8 @@ class LSTMNet(nn.Module):
     autocast : torch.dtype or None
         Run the forward pass under ``torch.autocast`` with this lower
         precision (``torch.bfloat16``): convolutions, LSTMs and matrix
-        products compute in it, the weights stay in ``dtype`` and the
+        products compute in it (the LSTMs on the CPU only where oneDNN
+        can, see ``_cpu_bf16_lstm``), the weights stay in ``dtype`` and the
         logits come back in ``dtype``. None: everything in ``dtype``.
 
     Attributes
@@ -152,7 +153,11 @@ class LSTMNet(nn.Module):
         stats = None
         if self.normalize:
             x, stats = standardize_sequences(x, lengths, mask, return_stats=True)
-        parts = [self._recur(x, lengths, mask)]
+        if x.device.type == "cpu" and torch.is_autocast_enabled("cpu") and not _cpu_bf16_lstm():
+            with torch.autocast("cpu", enabled=False):
+                parts = [self._recur(x.float(), lengths, mask)]
+        else:
+            parts = [self._recur(x, lengths, mask)]
         if len(self.convs):
             parts.append(self._convolve(x, lengths, mask, sample_weight))
         if stats is not None:
@@ -278,6 +283,24 @@ class SequenceBatchNorm(nn.BatchNorm1d):
 
 
 _CONV_KERNELS = (8, 5, 3)  # LSTM-FCN's, then 3 for any further layer
+
+
+@functools.cache
+def _cpu_bf16_lstm():
+    """Whether oneDNN runs an LSTM in bfloat16 on this CPU.
+
+    It needs AVX-512 and raises "could not create a primitive descriptor"
+    on CPUs without it; there, the LSTM layers compute in float32 under
+    autocast (the convolutions and the output layer still in bfloat16).
+    """
+    with torch.random.fork_rng(devices=[]):  # the probe's weights draw numbers
+        lstm = nn.LSTM(1, 1, batch_first=True)
+    try:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            lstm(torch.zeros(1, 2, 1))[0].sum().backward()
+    except RuntimeError:
+        return False
+    return True
 
 
 def standardize_sequences(x, lengths=None, mask=None, return_stats=False):
