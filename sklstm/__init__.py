@@ -5,7 +5,7 @@ from ._classifier import LSTMSequenceClassifier
 from ._frames import sequences_from_long
 from ._net import TrainingDivergedError
 from ._onnx import export_onnx
-from ._persist import load, save
+from ._persist import load, save, skops_trusted_types
 from ._regressor import LSTMSequenceRegressor
 from ._scaler import SequenceScaler
 from ._windows import SlidingWindowTransformer, make_windows
@@ -25,5 +25,6 @@ __all__ = [
     "plotting",
     "save",
     "sequences_from_long",
+    "skops_trusted_types",
     "__version__",
 ]

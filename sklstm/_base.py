@@ -30,7 +30,7 @@ from skorch.helper import predefined_split
 
 from ._callbacks import Converged, CosineLR
 from ._cpu import flush_denormal, share_threads
-from ._data import BatchIterator, check_sequences
+from ._data import DATA_FORMATS, BatchIterator, check_sequences
 from ._module import POOLINGS, LSTMNet
 from ._optimizers import OPTIMIZERS
 
@@ -67,6 +67,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "pooling": [StrOptions(set(POOLINGS))],
         "conv_channels": [tuple, list, None],
+        "data_format": [StrOptions(set(DATA_FORMATS))],
         "normalize": [StrOptions({"per_sequence"}), None],
         "lstm_stride": [Interval(Integral, 1, None, closed="left")],
         "optimizer": [StrOptions(set(OPTIMIZERS)), type],
@@ -452,6 +453,52 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         net = self._initialized_net(device)
         self._adopt_net(net, module_state, optimizer_state, history)
 
+    def __getstate__(self):
+        # Pickles (and skops, mlflow, joblib) hold the network as plain data:
+        # weights and optimizer buffers as arrays, the history as dicts. No
+        # skorch or torch object is pickled, so the only classes an unpickler
+        # must trust are sklstm's own (see ``skops_trusted_types``), and the
+        # network is rebuilt for the device and torch version that load it.
+        state = dict(super().__getstate__())  # a copy: object's is __dict__ itself
+        if "_dtype" in state:
+            state["_dtype"] = state["_dtype"].name  # a string: np.dtype is a class to trust
+        net = state.pop("net_", None)
+        if net is not None:
+            state.pop("history_", None)
+            state["net_"] = {
+                "device": str(net.device),
+                "module": _plain(net.module_.state_dict()),
+                "optimizer": _plain(net.optimizer_.state_dict()),
+                "history": _plain(list(net.history)),
+            }
+            if self.callbacks:  # the user's own, as trained (e.g. what they recorded)
+                state["net_"]["callbacks"] = net.callbacks_[-len(self.callbacks):]
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if isinstance(state.get("_dtype"), str):
+            state["_dtype"] = np.dtype(state["_dtype"])
+        net = state.pop("net_", None)
+        if not isinstance(net, dict):  # unfitted, or a pickle of an earlier sklstm
+            if net is not None:
+                state["net_"] = net
+            super().__setstate__(state)
+            return
+        super().__setstate__(state)
+        from ._persist import net_device
+        from ._schema import restore_net
+
+        fields = {"device", "module", "optimizer", "history"}
+        if not fields <= set(net) <= fields | {"callbacks"}:
+            raise ValueError(f"The pickled network has fields {sorted(net)}, not sklstm's.")
+        restore_net(
+            self, net_device(net["device"]), net["module"], net["optimizer"], net["history"]
+        )
+        callbacks = net.get("callbacks")
+        if callbacks:
+            self.net_.callbacks_ = self.net_.callbacks_[: -len(callbacks)] + list(callbacks)
+
     def _adopt_net(self, net, module_state, optimizer_state, history):
         net.module_.load_state_dict(module_state)
         _load_optimizer_state(net.optimizer_, optimizer_state)
@@ -508,6 +555,22 @@ def _is_finite_float(value):
         return math.isfinite(float(value))
     except OverflowError:
         return False
+
+
+def _plain(value):
+    """``value`` with tensors as numpy arrays and numpy scalars as Python numbers.
+
+    Dicts, lists and tuples are rebuilt around their items.
+    """
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy().copy()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    return value
 
 
 def _load_optimizer_state(optimizer, state):

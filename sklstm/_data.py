@@ -1,6 +1,9 @@
 """Validation of sequence input and batching for the network.
 
-Three layouts are accepted (see ``check_sequences``). Whatever the layout,
+Three layouts are accepted (see ``check_sequences``), each either
+channels-last (time steps, then features) or channels-first (features, then
+time steps: aeon's and sktime's numpy3D), and sktime's DataFrame
+containers, whose layout their type gives. Whatever the layout,
 validated data is a ``Sequences`` object: either one 3D float32 array (all
 sequences equally long) or the concatenated time steps of ragged sequences
 with their offsets. Batches are copied from it one at a time, so a large
@@ -8,12 +11,14 @@ with their offsets. Batches are copied from it one at a time, so a large
 """
 
 import math
+import warnings
 from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.utils import assert_all_finite, check_array
+from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import validate_data
 
 from ._views import map_steps
@@ -115,8 +120,10 @@ class Sequences(torch.utils.data.Dataset):
             x, lengths = self._padded(indices)
         else:
             x, lengths = self.values[indices], None
-            if not x.flags.writeable:  # a slice of read-only data (or windows)
-                x = x.copy()  # torch wants a writable array
+            # torch wants a writable array; a slice of read-only data (or
+            # windows), or of channels-first data, is copied in steps order.
+            if not (x.flags.writeable and x.flags.c_contiguous):
+                x = np.array(x, order="C")
         X = {"x": torch.from_numpy(x), "lengths": lengths}
         if self.y is None:
             return X, None
@@ -163,6 +170,9 @@ class BatchIterator:
                 yield self.dataset.batch(slice(start, start + size))
 
 
+DATA_FORMATS = ("channels_last", "channels_first")
+
+
 def check_sequences(estimator, X, *, reset, layout=None, dtype=np.float32):
     """Validate ``X`` and return ``(layout, Sequences)``.
 
@@ -173,44 +183,212 @@ def check_sequences(estimator, X, *, reset, layout=None, dtype=np.float32):
       scikit-learn estimator.
     - ``"sequences"``: a 3D array ``(n_samples, n_timesteps, n_features)``, or
       a list of 2D ``(n_timesteps_i, n_features)`` or 1D ``(n_timesteps_i,)``
-      arrays of any lengths.
+      arrays of any lengths; with the estimator's
+      ``data_format="channels_first"``, ``(n_samples, n_features,
+      n_timesteps)`` and ``(n_features, n_timesteps_i)``. sktime's nested
+      DataFrame and pd-multiindex DataFrame are sequences too, whatever
+      ``data_format`` says: their type gives their layout.
 
     ``layout`` is the layout seen in ``fit`` (None when resetting). A list of
     equally long 1D arrays is a table unless the estimator was fitted on
-    sequences. Values are cast to ``dtype`` (no copy if they have it).
+    sequences. Values are cast to ``dtype`` (no copy if they have it). The
+    returned ``Sequences`` are channels-last: transposed views of
+    channels-first arrays.
     """
     if sp.issparse(X):
         raise TypeError(
             "Sparse input is not supported: sequences must be dense. "
             "Convert X with X.toarray()."
         )
-    if is_list_of_sequences(X, layout):
-        _check_layout(estimator, "sequences", layout)
-        found, seqs = "sequences", _check_sequence_list(X, dtype)
+    channels_first = getattr(estimator, "data_format", "channels_last") == "channels_first"
+    from_frame = frame_sequences(X)
+    if from_frame is not None:
+        X, channels = from_frame
+        _check_layout(estimator, "sequences", layout, channels_first)
+        found, seqs = "sequences", _check_sequence_list(X, dtype, channels_first=False)
+    elif is_list_of_sequences(X, layout):
+        _check_layout(estimator, "sequences", layout, channels_first)
+        found, seqs = "sequences", _check_sequence_list(X, dtype, channels_first)
     else:
         array = X if _is_plain_numeric(X) else check_array(
             X, dtype="numeric", allow_nd=True, ensure_all_finite=False,
             ensure_2d=False, estimator=estimator,
         )
         if array.ndim not in (2, 3):
+            steps = "n_features, n_timesteps" if channels_first else "n_timesteps, n_features"
             raise ValueError(
                 f"Expected a 2D (n_samples, n_timesteps) or 3D (n_samples, "
-                f"n_timesteps, n_features) array, or a list of sequences; got an "
+                f"{steps}) array, or a list of sequences; got an "
                 f"array with {array.ndim} dimension(s) and shape {array.shape}. "
                 "Reshape your data, e.g. X.reshape(1, -1) for a single univariate "
                 "sequence."
             )
         found = "table" if array.ndim == 2 else "sequences"
-        _check_layout(estimator, found, layout)
+        _check_layout(estimator, found, layout, channels_first)
         if found == "table":
             # X is validated above; this only checks its width and column names.
             validate_data(estimator, X, reset=reset, skip_check_array=True)
             seqs = Sequences(_cast(array, dtype)[:, :, None])
         else:
-            seqs = _check_3d(array, dtype)
+            seqs = _check_3d(array.transpose(0, 2, 1) if channels_first else array, dtype)
     if found == "sequences":
         _check_n_features(estimator, seqs.n_features, reset)
+        if from_frame is not None:
+            _check_channel_names(estimator, channels, reset)
+        elif reset and not channels_first and seqs.longest == 1 and seqs.n_features > 1:
+            warnings.warn(
+                f"Every sequence of X has a single time step of {seqs.n_features} "
+                f"features. If X holds univariate series in the channels-first "
+                f"layout of aeon and sktime, (n_cases, 1, n_timepoints), pass "
+                f"data_format='channels_first' to {type(estimator).__name__}; "
+                "as it is, the network reads one step per sequence.",
+                UserWarning,
+                stacklevel=3,
+            )
     return found, seqs
+
+
+def to_input_layout(X, layout, seqs, values, channels_first):
+    """Per-step ``values`` of the checked ``seqs`` of ``X``, laid out as ``X`` was.
+
+    ``values`` has the shape of ``seqs.values`` (channels last). A table
+    comes back 2D; a 3D array (or a DataFrame container of equal lengths)
+    3D; a list, or a DataFrame container of ragged sequences, as a list of
+    arrays, each sequence of a list in its own shape (1D stays 1D).
+    ``channels_first`` lays the features before the steps.
+    """
+    if layout == "table":
+        return values[:, :, 0]
+    listed = is_list_of_sequences(X, layout)
+    if seqs.offsets is None and not listed:
+        return values.transpose(0, 2, 1) if channels_first else values
+    values = np.split(values, seqs.offsets[1:-1]) if seqs.offsets is not None else list(values)
+    if not listed:
+        return [v.T if channels_first else v for v in values]
+    return [
+        v[:, 0] if np.ndim(x) == 1 else v.T if channels_first else v
+        for v, x in zip(values, X)
+    ]
+
+
+def check_output_container(estimator, result):
+    """Return ``result``, or refuse a table container (``set_output``) for sequences.
+
+    ``set_output(transform="pandas")`` or ``"polars"`` (or the global
+    ``transform_output``) can only hold a 2D result; sequences are not one.
+    """
+    dense = _get_output_config("transform", estimator)["dense"]
+    if dense == "default" or (isinstance(result, np.ndarray) and result.ndim == 2):
+        return result
+    found = (
+        f"a 3D array of shape {result.shape}" if isinstance(result, np.ndarray)
+        else f"a list of {len(result)} sequences of their own lengths"
+    )
+    raise ValueError(
+        f"{type(estimator).__name__}.transform returns {found}, which cannot be a "
+        f"{dense} DataFrame: a DataFrame is a 2D table of one row per sample, and "
+        "these are sequences of time steps. Keep this step's output an array with "
+        f"{type(estimator).__name__}(...).set_output(transform='default'), which "
+        "overrides the global transform_output and a Pipeline's set_output when "
+        "set after it."
+    )
+
+
+def frame_sequences(X):
+    """sktime's DataFrame containers as ``(list of (n_timesteps_i, n_channels) arrays, names)``.
+
+    Returns None for anything else (a plain DataFrame is a table). The two
+    containers are sktime's "nested_univ" (one row per sequence, one column
+    per channel, each cell a Series of that channel's steps) and
+    "pd-multiindex" (one row per step, indexed by (sequence, time), one
+    column per channel). Sequences come out in the order of their first
+    row, steps ordered by time.
+    """
+    if not (hasattr(X, "columns") and hasattr(X, "index") and hasattr(X, "iloc")):
+        return None
+    names = np.asarray(X.columns, dtype=object)
+    if getattr(X.index, "nlevels", 1) > 1:
+        return _from_multiindex(X), names
+    if len(X) and len(X.columns) and all(
+        np.ndim(cell) == 1 and not isinstance(cell, (str, bytes)) for cell in X.iloc[0]
+    ):
+        return _from_nested(X), names
+    return None
+
+
+def _from_multiindex(frame):
+    import pandas as pd
+
+    if frame.index.nlevels != 2:
+        raise ValueError(
+            f"X is a DataFrame with {frame.index.nlevels} index levels; sklstm reads "
+            "sktime's pd-multiindex layout, whose index has two: (sequence, time). "
+            "For a hierarchy of panels, drop or merge the outer levels first, e.g. "
+            "X.droplevel(0) or X.reset_index(level=0, drop=True)."
+        )
+    if len(frame) == 0 or len(frame.columns) == 0:
+        raise ValueError(f"X is an empty DataFrame (shape {frame.shape}).")
+    not_numeric = [c for c, kind in zip(frame.columns, frame.dtypes) if kind.kind not in "biuf"]
+    if not_numeric:
+        raise ValueError(
+            f"Columns {not_numeric[:5]} of X are not numeric; each column of a "
+            "(sequence, time)-indexed DataFrame is one channel of numbers."
+        )
+    sequence, time = (frame.index.get_level_values(i) for i in range(2))
+    if sequence.isna().any() or time.isna().any():
+        raise ValueError("X's (sequence, time) index has missing values.")
+    codes, _ = pd.factorize(sequence, sort=False)  # order of first appearance
+    ticks, _ = pd.factorize(time, sort=True)
+    order = np.lexsort((ticks, codes))
+    codes, ticks = codes[order], ticks[order]
+    repeated = (codes[1:] == codes[:-1]) & (ticks[1:] == ticks[:-1])
+    if repeated.any():
+        i = order[1:][repeated][0]
+        raise ValueError(
+            f"{int(repeated.sum())} row(s) of X repeat a (sequence, time) pair, e.g. "
+            f"{frame.index[i]!r}: their order within the sequence is ambiguous."
+        )
+    values = frame.to_numpy(dtype=np.float64)[order]
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    return np.split(values, starts[1:])
+
+
+def _from_nested(frame):
+    sequences = []
+    for i in range(len(frame)):
+        cells = [np.asarray(cell) for cell in frame.iloc[i]]
+        lengths = {len(cell) for cell in cells}
+        if len(lengths) > 1:
+            raise ValueError(
+                f"Row {i} of X (a nested DataFrame, one Series per channel) has "
+                f"channels of different lengths {sorted(lengths)}; the channels of a "
+                "sequence must have one value per time step each."
+            )
+        for j, cell in enumerate(cells):
+            if cell.ndim != 1 or cell.dtype.kind not in _NUMERIC_KINDS:
+                raise ValueError(
+                    f"Cell ({i}, {frame.columns[j]!r}) of X is not a 1D series of "
+                    "numbers; in a nested DataFrame every cell holds one channel "
+                    "of one sequence."
+                )
+        sequences.append(np.stack(cells, axis=1))
+    return sequences
+
+
+def _check_channel_names(estimator, names, reset):
+    """Keep (``reset``) or compare the channel names of a DataFrame container."""
+    strings = all(isinstance(name, str) for name in names)
+    if reset:
+        if strings:
+            estimator.feature_names_in_ = names
+        return
+    fitted = getattr(estimator, "feature_names_in_", None)
+    if fitted is not None and strings and list(fitted) != list(names):
+        raise ValueError(
+            f"X's channels are {list(names)[:10]}, but {type(estimator).__name__} "
+            f"was fitted on channels {list(fitted)[:10]}: name the same channels "
+            "in the same order."
+        )
 
 
 def _is_plain_numeric(X):
@@ -225,10 +403,11 @@ def _is_plain_numeric(X):
     )
 
 
-def _check_layout(estimator, found, layout):
+def _check_layout(estimator, found, layout, channels_first):
     if layout is None or found == layout:
         return
     name = type(estimator).__name__
+    univariate = "X[:, None, :]" if channels_first else "X[:, :, None]"
     if layout == "table":
         raise ValueError(
             f"{name} was fitted on a 2D array of univariate sequences "
@@ -238,7 +417,7 @@ def _check_layout(estimator, found, layout):
     raise ValueError(
         f"{name} was fitted on 3D or ragged sequences with "
         f"{estimator.n_features_in_} feature(s) per step, so it needs the same "
-        "layout; got a 2D array. For univariate sequences pass X[:, :, None]."
+        f"layout; got a 2D array. For univariate sequences pass {univariate}."
     )
 
 
@@ -280,10 +459,10 @@ def _is_table_rows(X):
     return True
 
 
-def _check_sequence_list(X, dtype):
+def _check_sequence_list(X, dtype, channels_first):
     arrays = []
     for i, seq in enumerate(X):
-        a = _check_one_sequence(seq, i)
+        a = _check_one_sequence(seq, i, channels_first)
         if arrays and a.shape[1] != arrays[0].shape[1]:
             raise ValueError(
                 f"Sequence {i} has {a.shape[1]} features per time step but sequence "
@@ -300,7 +479,7 @@ def _check_sequence_list(X, dtype):
     return Sequences(values, offsets)
 
 
-def _check_one_sequence(seq, i):
+def _check_one_sequence(seq, i, channels_first):
     if sp.issparse(seq):
         raise TypeError(f"Sequence {i} is sparse; convert it with .toarray().")
     try:
@@ -320,10 +499,13 @@ def _check_one_sequence(seq, i):
         )
     if a.ndim == 1:
         a = a[:, None]
+    elif a.ndim == 2 and channels_first:
+        a = a.T
     if a.ndim != 2:
+        shape = "(n_features, n_timesteps)" if channels_first else "(n_timesteps, n_features)"
         raise ValueError(
             f"Sequence {i} has {a.ndim} dimensions; each sequence must be 1D "
-            "(n_timesteps,) or 2D (n_timesteps, n_features)."
+            f"(n_timesteps,) or 2D {shape}."
         )
     if a.shape[0] == 0:
         raise ValueError(

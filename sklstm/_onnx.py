@@ -11,14 +11,16 @@ from sklearn.utils.validation import check_is_fitted
 class _Probabilities(torch.nn.Module):
     """The fitted network with its softmax: inputs to class probabilities."""
 
-    def __init__(self, module, univariate):
+    def __init__(self, module, layout):
         super().__init__()
         self.module = module
-        self.univariate = univariate
+        self.layout = layout
 
     def outputs(self, x):
-        if self.univariate:  # (batch, n_timesteps): one feature per step
+        if self.layout == "table":  # (batch, n_timesteps): one feature per step
             x = x.unsqueeze(2)
+        elif self.layout == "channels_first":  # (batch, n_features, n_timesteps)
+            x = x.transpose(1, 2)
         return self.module(x)
 
     def forward(self, x):
@@ -28,8 +30,8 @@ class _Probabilities(torch.nn.Module):
 class _Predictions(_Probabilities):
     """The fitted network with the targets' scale: inputs to predictions."""
 
-    def __init__(self, module, univariate, mean, scale, flat):
-        super().__init__(module, univariate)
+    def __init__(self, module, layout, mean, scale, flat):
+        super().__init__(module, layout)
         self.register_buffer("mean", mean)
         self.register_buffer("scale", scale)
         self.flat = flat
@@ -44,8 +46,9 @@ def export_onnx(estimator, path, *, opset_version=17):
 
     The ONNX model maps equal-length sequences to class probabilities, as
     ``predict_proba`` does, or to a regressor's predictions. Its input
-    ``"x"`` has shape ``(batch, n_timesteps, n_features)``, or ``(batch,
-    n_timesteps)`` when the estimator was fitted on a 2D table, in the
+    ``"x"`` has shape ``(batch, n_timesteps, n_features)`` (``(batch,
+    n_features, n_timesteps)`` with ``data_format="channels_first"``), or
+    ``(batch, n_timesteps)`` when the estimator was fitted on a 2D table, in the
     estimator's ``dtype``; the batch size and the number of steps can vary.
     A classifier's output ``"proba"`` has shape ``(batch, n_classes)``,
     columns in the order of ``classes_``; a regressor's output
@@ -89,23 +92,27 @@ def export_onnx(estimator, path, *, opset_version=17):
             "apply the earlier steps before calling the ONNX model."
         )
     check_is_fitted(estimator)
-    univariate = estimator._layout == "table"
+    layout = "table" if estimator._layout == "table" else estimator.data_format
     module = copy.deepcopy(estimator.net_.module_).cpu().eval()
     module.autocast = None  # the graph computes in the weights' dtype
     dtype = getattr(torch, estimator._dtype.name)
     if is_classifier(estimator):
-        model, output = _Probabilities(module, univariate), "proba"
+        model, output = _Probabilities(module, layout), "proba"
     else:
         mean, scale = (
             torch.as_tensor(v, dtype=dtype) for v in (estimator._y_center, estimator._y_scale)
         )
-        model = _Predictions(module, univariate, mean, scale, estimator._y_1d)
+        model = _Predictions(module, layout, mean, scale, estimator._y_1d)
         output = "prediction"
     # At least one window of the LSTM's stride, so that the traced graph
     # pads sequences shorter than it instead of taking their length as one.
     steps = max(3, estimator.lstm_stride)
-    shape = (2, steps) if univariate else (2, steps, estimator.net_.module_.lstms[0][0].input_size)
-    axes = {0: "batch", 1: "steps"}
+    n_features = estimator.net_.module_.lstms[0][0].input_size
+    shape = {
+        "table": (2, steps), "channels_last": (2, steps, n_features),
+        "channels_first": (2, n_features, steps),
+    }[layout]
+    axes = {0: "batch", 2 if layout == "channels_first" else 1: "steps"}
     with warnings.catch_warnings():
         # The TorchScript-based exporter is deprecated in favour of the
         # torch.export one, which cannot yet keep the number of steps

@@ -116,6 +116,53 @@ def save(estimator, path):
     save_file(writer.arrays, str(path), metadata={FORMAT: json.dumps(header)})
 
 
+def skops_trusted_types():
+    """Return the names of the types a skops or mlflow user must trust to load sklstm models.
+
+    Pickling an sklstm estimator stores plain data only: parameters,
+    fitted attributes as numbers, strings and numpy arrays, and the network
+    as arrays of weights and optimizer buffers (rebuilt and checked against
+    the parameters when unpickled). So the only types beyond what skops
+    trusts by default (numpy arrays, containers, scikit-learn's classes)
+    are sklstm's public classes, whose names this returns, e.g. for
+    ``skops.io.load(file, trusted=...)`` or
+    ``mlflow.sklearn.log_model(..., skops_trusted_types=...)``. User-given
+    callbacks or optimizer classes stay what they are and must be trusted
+    as well. Unlike ``sklstm.load``, unpickling still runs whatever a
+    hostile pickle names; ``skops`` refuses untrusted types.
+
+    Returns
+    -------
+    names : list of str
+        ``module.qualname`` of ``LSTMSequenceClassifier``,
+        ``LSTMSequenceRegressor``, ``SequenceScaler`` and
+        ``SlidingWindowTransformer``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import skops.io
+    >>> from sklstm import LSTMSequenceClassifier, skops_trusted_types
+    >>> X = np.random.default_rng(0).normal(size=(20, 5, 2))
+    >>> clf = LSTMSequenceClassifier(hidden_size=4, max_epochs=2).fit(X, [0, 1] * 10)
+    >>> data = skops.io.dumps(clf)
+    >>> skops.io.get_untrusted_types(data=data)
+    ['sklstm._classifier.LSTMSequenceClassifier']
+    >>> loaded = skops.io.loads(data, trusted=skops_trusted_types())
+    >>> bool((loaded.predict_proba(X) == clf.predict_proba(X)).all())
+    True
+    """
+    from ._classifier import LSTMSequenceClassifier
+    from ._regressor import LSTMSequenceRegressor
+    from ._scaler import SequenceScaler
+    from ._windows import SlidingWindowTransformer
+
+    classes = (
+        LSTMSequenceClassifier, LSTMSequenceRegressor, SequenceScaler, SlidingWindowTransformer
+    )
+    return [f"{cls.__module__}.{cls.__qualname__}" for cls in classes]
+
+
 def load(path, *, device=None):
     """Load an estimator written by ``save``; nothing in the file can steer it.
 
@@ -504,19 +551,24 @@ class _Reader:
 
     def net_device(self, saved):
         """The device of a network saved on ``saved``: the caller's, or where it can run."""
-        if not (isinstance(saved, str) and _DEVICE.fullmatch(saved)):
-            raise ValueError(f"a network's device {_shown(saved)} is not 'cpu' or 'cuda'")
-        if self.device is not None:
-            return self.device
-        if saved.startswith("cuda") and not torch.cuda.is_available():
-            warnings.warn(
-                "This model was trained on CUDA, and no CUDA device is present: "
-                "its weights are loaded on the CPU.",
-                UserWarning,
-                stacklevel=2,
-            )
-            return "cpu"
-        return saved
+        return net_device(saved, self.device)
+
+
+def net_device(saved, requested=None):
+    """Where to rebuild a network saved on ``saved``: ``requested``, or where it can run."""
+    if not (isinstance(saved, str) and _DEVICE.fullmatch(saved)):
+        raise ValueError(f"a network's device {_shown(saved)} is not 'cpu' or 'cuda'")
+    if requested is not None:
+        return requested
+    if saved.startswith("cuda") and not torch.cuda.is_available():
+        warnings.warn(
+            "This model was trained on CUDA, and no CUDA device is present: "
+            "its weights are loaded on the CPU.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return "cpu"
+    return saved
 
 
 # The fields of each value tag.

@@ -49,6 +49,15 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         norm's training statistics cover the real steps only, each sequence
         weighed by its sample weight, so an integer weight still counts as
         repeating the sequence.
+    data_format : {"channels_last", "channels_first"}, default="channels_last"
+        The layout of 3D and list input: ``"channels_last"`` reads
+        ``(n_samples, n_timesteps, n_features)`` arrays and
+        ``(n_timesteps_i, n_features)`` sequences, as Keras and PyTorch's
+        ``batch_first`` LSTMs do; ``"channels_first"`` reads ``(n_samples,
+        n_features, n_timesteps)`` and ``(n_features, n_timesteps_i)``, the
+        numpy3D layout of aeon and sktime (their univariate ``(n, 1, T)``
+        included). 2D tables are univariate sequences either way, and
+        sktime's nested and pd-multiindex DataFrames are read by their type.
     normalize : {"per_sequence"} or None, default="per_sequence"
         ``"per_sequence"``: the network standardizes each sequence, feature
         by feature, by the mean and standard deviation of its own time
@@ -116,8 +125,10 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         the weights, the optimizer and the loss stay in float32. Faster
         where the hardware computes bfloat16 natively (CPUs with AMX or
         AVX512-BF16, recent GPUs), slower elsewhere; predictions round
-        differently from float32 (see docs/accuracy.md). Requires
-        ``dtype="float32"``; ``export_onnx`` writes the float32 graph.
+        differently from float32 (see docs/accuracy.md). On CPUs without
+        AVX-512, where oneDNN has no bfloat16 LSTM, the LSTM layers compute
+        in float32. Requires ``dtype="float32"``; ``export_onnx`` writes the
+        float32 graph.
     gradient_clip : float or None, default=1.0
         Largest norm of the gradient; larger gradients are rescaled. None
         disables clipping.
@@ -186,7 +197,11 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
     ``torch.nn.utils.rnn.pack_padded_sequence``, but on the faster dense
     kernel) and the pooling ignores the padding, so a sequence gets the same
     prediction whatever it is batched with. The number of time steps may
-    differ between ``fit`` and ``predict`` for 3D and list input.
+    differ between ``fit`` and ``predict`` for 3D and list input. With
+    ``data_format="channels_first"``, 3D arrays are ``(n_samples,
+    n_features, n_timesteps)`` and sequences ``(n_features, n_timesteps_i)``
+    (aeon's and sktime's layout); sktime's nested and pd-multiindex
+    DataFrames are read by their type.
 
     On the CPU, ``fit`` (and predictions beyond one batch) flush
     denormal floats to zero in all of torch's threads, which can make
@@ -239,6 +254,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         dropout=0.0,
         pooling="mean_max",
         conv_channels=(32, 64, 32),
+        data_format="channels_last",
         normalize="per_sequence",
         lstm_stride=1,
         loss="squared_error",
@@ -268,6 +284,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         self.dropout = dropout
         self.pooling = pooling
         self.conv_channels = conv_channels
+        self.data_format = data_format
         self.normalize = normalize
         self.lstm_stride = lstm_stride
         self.loss = loss

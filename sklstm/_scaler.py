@@ -1,14 +1,15 @@
 """SequenceScaler: per-feature standardization of sequences."""
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._data import check_sequences, is_list_of_sequences
+from ._data import DATA_FORMATS, check_output_container, check_sequences, to_input_layout
 from ._views import map_steps
 
 
-class SequenceScaler(TransformerMixin, BaseEstimator):
+class SequenceScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Standardize each feature over all time steps of all sequences.
 
     The mean and standard deviation of every feature are computed over every
@@ -22,6 +23,12 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
         Whether to subtract the mean.
     with_std : bool, default=True
         Whether to divide by the standard deviation.
+    data_format : {"channels_last", "channels_first"}, default="channels_last"
+        The layout of 3D and list input, as for ``LSTMSequenceClassifier``:
+        ``(n_samples, n_timesteps, n_features)`` or, channels first,
+        ``(n_samples, n_features, n_timesteps)`` (aeon's and sktime's
+        numpy3D). ``transform`` returns this layout, also for sktime's
+        DataFrame containers.
 
     Attributes
     ----------
@@ -69,11 +76,16 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
     array([[1.22474487, 1.22474487]])
     """
 
-    _parameter_constraints = {"with_mean": ["boolean"], "with_std": ["boolean"]}
+    _parameter_constraints = {
+        "with_mean": ["boolean"],
+        "with_std": ["boolean"],
+        "data_format": [StrOptions(set(DATA_FORMATS))],
+    }
 
-    def __init__(self, *, with_mean=True, with_std=True):
+    def __init__(self, *, with_mean=True, with_std=True, data_format="channels_last"):
         self.with_mean = with_mean
         self.with_std = with_std
+        self.data_format = data_format
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -116,9 +128,11 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
         Returns
         -------
         X_scaled : ndarray or list of ndarray
-            Same layout and shapes as ``X``.
+            Same layout and shapes as ``X``. A 2D result follows
+            ``set_output`` (e.g. a pandas DataFrame); sequences cannot be a
+            table, so ``set_output(transform="pandas")`` refuses them.
         """
-        return self._apply(X, _standardize)
+        return check_output_container(self, self._apply(X, _standardize))
 
     def inverse_transform(self, X):
         """Undo ``transform``: multiply by the scale and add the mean.
@@ -142,11 +156,8 @@ class SequenceScaler(TransformerMixin, BaseEstimator):
         _, seqs = check_sequences(self, X, reset=False, layout=self._layout, dtype=dtype)
         mean, scale = self.mean_.astype(dtype), self.scale_.astype(dtype)
         values = map_steps(seqs.values, lambda v: func(v, mean, scale))
-        if not is_list_of_sequences(X, self._layout):
-            return values[:, :, 0] if self._layout == "table" else values
-        if seqs.offsets is not None:
-            values = np.split(values, seqs.offsets[1:-1])
-        return [v.reshape(np.shape(x)) for v, x in zip(values, X)]
+        channels_first = self.data_format == "channels_first"
+        return to_input_layout(X, self._layout, seqs, values, channels_first)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -272,10 +272,22 @@ def _restore_net(reader, estimator, tree, depth):
     """Check the saved network of a fitted LSTM estimator, then rebuild ``net_``."""
     if set(tree) != {"device", "module", "optimizer", "history"}:
         raise ValueError(f"the network has fields {shown(sorted(tree))}")
-    device = reader.net_device(tree["device"])
-    module_state = reader.decode(tree["module"], depth + 1)
-    optimizer_state = reader.decode(tree["optimizer"], depth + 1)
-    history = _history(reader.decode(tree["history"], depth + 1))
+    restore_net(
+        estimator,
+        reader.net_device(tree["device"]),
+        reader.decode(tree["module"], depth + 1),
+        reader.decode(tree["optimizer"], depth + 1),
+        reader.decode(tree["history"], depth + 1),
+    )
+
+
+def restore_net(estimator, device, module_state, optimizer_state, history):
+    """Rebuild ``net_`` on ``device`` from plain state, once it matches the estimator.
+
+    The state is what ``sklstm.save`` writes and what a pickle holds: the
+    weights and optimizer buffers as arrays, the history as a list of dicts.
+    """
+    history = _history(history)
     if len(history) != estimator.n_iter_:
         raise ValueError(
             f"n_iter_ is {estimator.n_iter_} but the history has {len(history)} epochs"
@@ -465,11 +477,11 @@ _LSTM = dict(
     optional=("feature_names_in_",), check_params=_check_lstm_params,
     check_state=_check_lstm_state, has_net=True,
     # Files written before sklstm had per-sequence normalization, its own
-    # inference batch size, the LSTM's stride, the convergence test and
-    # mixed precision.
+    # inference batch size, the LSTM's stride, the convergence test, mixed
+    # precision and the channels-first layout.
     added_params={
         "normalize": None, "predict_batch_size": "auto", "lstm_stride": 1, "tol": None,
-        "autocast": None,
+        "autocast": None, "data_format": "channels_last",
     },
 )
 SPECS = {
@@ -485,11 +497,12 @@ SPECS = {
     SequenceScaler: Spec(
         "sklstm.SequenceScaler", required=("n_features_in_", "_layout", "mean_", "var_", "scale_"),
         optional=("feature_names_in_",), check_state=_check_sequence_scaler_state,
+        added_params={"data_format": "channels_last"},
     ),
     SlidingWindowTransformer: Spec(
         "sklstm.SlidingWindowTransformer", required=("n_features_in_",),
         optional=("feature_names_in_",), check_params=_check_window_params,
-        check_state=_n_features,
+        check_state=_n_features, added_params={"data_format": "channels_last"},
     ),
     Pipeline: Spec("sklearn.pipeline.Pipeline", check_params=_check_pipeline_params),
     StandardScaler: Spec(

@@ -6,11 +6,12 @@ The windows are read-only strided views of the series (``_views``).
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._data import DATA_FORMATS, check_output_container
 from ._views import window_view
 
 _FLOATS = [np.float64, np.float32]
@@ -156,7 +157,7 @@ def _panel_windows(panel, labels, window_size, step, horizon):
     return X if labels is None else (X, np.concatenate(ys))
 
 
-class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
+class SlidingWindowTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Turn a long series into one window per time step, for a Pipeline.
 
     Row ``t`` of the output is the window of input rows ``t - window_size + 1``
@@ -175,6 +176,12 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
         first row, ``"constant"`` uses ``fill_value``.
     fill_value : float, default=0.0
         The value of padded rows when ``padding="constant"``.
+    data_format : {"channels_last", "channels_first"}, default="channels_last"
+        The layout of the windows: ``(n_timesteps, window_size,
+        n_features)``, or channels first ``(n_timesteps, n_features,
+        window_size)`` for estimators that read aeon's and sktime's layout
+        (set the same ``data_format`` on the steps after it). The series
+        itself is a table either way, one row per time step.
 
     Attributes
     ----------
@@ -220,12 +227,16 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
         "window_size": [Interval(Integral, 1, None, closed="left")],
         "padding": [StrOptions({"edge", "constant"})],
         "fill_value": [Interval(Real, None, None, closed="neither")],
+        "data_format": [StrOptions(set(DATA_FORMATS))],
     }
 
-    def __init__(self, window_size=32, *, padding="edge", fill_value=0.0):
+    def __init__(
+        self, window_size=32, *, padding="edge", fill_value=0.0, data_format="channels_last"
+    ):
         self.window_size = window_size
         self.padding = padding
         self.fill_value = fill_value
+        self.data_format = data_format
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -262,7 +273,10 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
         -------
         windows : ndarray of shape (n_timesteps, window_size, n_features)
             A read-only strided view; float32 input stays float32, anything
-            else becomes float64.
+            else becomes float64. With ``data_format="channels_first"``,
+            of shape ``(n_timesteps, n_features, window_size)``. Windows
+            are not a table: ``set_output(transform="pandas")`` (or
+            ``"polars"``) makes ``transform`` raise an error that says so.
         """
         check_is_fitted(self)
         rows = self._check_series(X, reset=False)
@@ -270,7 +284,10 @@ class SlidingWindowTransformer(TransformerMixin, BaseEstimator):
         padded = np.empty((len(rows) + w - 1, rows.shape[1]), dtype=rows.dtype)
         padded[w - 1 :] = rows
         padded[: w - 1] = rows[0] if self.padding == "edge" else self.fill_value
-        return window_view(padded, w)
+        windows = window_view(padded, w)
+        if self.data_format == "channels_first":
+            windows = windows.transpose(0, 2, 1)
+        return check_output_container(self, windows)
 
     def _check_params(self):
         try:

@@ -204,7 +204,9 @@ def test_sequence_batch_norm_edge_batches():
 def test_a_last_batch_of_one_single_step_sequence_trains(seq3d):
     X, y = seq3d  # 48 sequences of 1 step: the last batch of 47 holds one
     clf = LSTMSequenceClassifier(hidden_size=4, batch_size=47, max_epochs=2, random_state=0)
-    assert clf.fit(X[:, :1], y).predict_proba(X[:, :1]).shape == (48, 2)
+    with pytest.warns(UserWarning, match="single time step"):
+        clf.fit(X[:, :1], y)
+    assert clf.predict_proba(X[:, :1]).shape == (48, 2)
 
 
 # -- per-sequence standardization ----------------------------------------------
