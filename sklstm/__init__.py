@@ -1,6 +1,6 @@
 """sklstm: LSTM sequence models that behave like any scikit-learn estimator."""
 
-from . import datasets, plotting
+from . import datasets, inspection, plotting
 from ._classifier import LSTMSequenceClassifier
 from ._frames import sequences_from_long
 from ._net import TrainingDivergedError
@@ -20,6 +20,7 @@ __all__ = [
     "TrainingDivergedError",
     "datasets",
     "export_onnx",
+    "inspection",
     "load",
     "make_windows",
     "plotting",

@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.exceptions import NotFittedError
 
-__all__ = ["plot_history"]
+__all__ = ["plot_attributions", "plot_history", "plot_importances"]
 
 _CURVES = {
     "loss": [("train_loss", "train"), ("valid_loss", "validation")],
@@ -81,6 +81,123 @@ def plot_history(model, *, axes=None):
         ax.set_ylabel(name)
         ax.legend()
     return axes
+
+
+def plot_attributions(attributions, *, feature_names=None, ax=None):
+    """Draw one sequence's attributions as a heatmap of features over time.
+
+    Red steps and features pushed the explained output up, blue ones down;
+    the colour scale is symmetric around 0.
+
+    Parameters
+    ----------
+    attributions : array-like of shape (n_timesteps, n_features) or (n_timesteps,)
+        One sequence's attributions, channels last, e.g. an entry of what
+        ``sklstm.inspection.integrated_gradients`` returns (transpose
+        channels-first ones).
+    feature_names : list of str, default=None
+        Row labels; None numbers the features.
+    ax : matplotlib Axes, default=None
+        Where to draw; None creates a new figure.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The heatmap, with its colour bar.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sklstm.plotting import plot_attributions
+    >>> ax = plot_attributions(np.random.default_rng(0).normal(size=(20, 3)))
+    >>> ax.get_xlabel(), ax.get_ylabel()
+    ('time step', 'feature')
+    """
+    plt = _pyplot("plot_attributions")
+    values = np.asarray(attributions, dtype=float)
+    if values.ndim == 1:
+        values = values[:, None]
+    if values.ndim != 2:
+        raise ValueError(
+            f"plot_attributions draws one sequence, (n_timesteps, n_features); got shape "
+            f"{values.shape}. Pass one entry, e.g. attributions[0]."
+        )
+    if feature_names is not None and len(feature_names) != values.shape[1]:
+        raise ValueError(
+            f"feature_names has {len(feature_names)} names for {values.shape[1]} features."
+        )
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 1 + 0.35 * values.shape[1]))
+    limit = np.abs(values).max() or 1.0
+    image = ax.imshow(
+        values.T, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest"
+    )
+    ax.set_yticks(range(values.shape[1]))
+    if feature_names is not None:
+        ax.set_yticklabels(feature_names)
+    ax.set_xlabel("time step")
+    ax.set_ylabel("feature")
+    ax.figure.colorbar(image, ax=ax, label="attribution")
+    return ax
+
+
+def plot_importances(result, *, ax=None):
+    """Draw permutation importances as horizontal bars with their spread.
+
+    Parameters
+    ----------
+    result : Bunch
+        What ``sklstm.inspection.permutation_importance`` returns.
+    ax : matplotlib Axes, default=None
+        Where to draw; None creates a new figure.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        One bar per feature or segment, in the result's order from the top,
+        with the standard deviation over the repeats as error bars.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sklearn.utils import Bunch
+    >>> from sklstm.plotting import plot_importances
+    >>> result = Bunch(importances_mean=np.array([0.3, 0.0]),
+    ...                importances_std=np.array([0.05, 0.01]), names=np.array(["a", "b"]))
+    >>> [t.get_text() for t in plot_importances(result).get_yticklabels()]
+    ['a', 'b']
+    """
+    plt = _pyplot("plot_importances")
+    try:
+        mean, std = result.importances_mean, result.importances_std
+        names = result.names
+    except AttributeError:
+        raise TypeError(
+            "plot_importances draws what sklstm.inspection.permutation_importance returns "
+            f"(importances_mean, importances_std, names); got a {type(result).__name__}."
+        ) from None
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 1 + 0.3 * len(names)))
+    positions = np.arange(len(names))
+    ax.barh(positions, mean, xerr=std, color="tab:blue", capsize=3)
+    ax.set_yticks(positions)
+    ax.set_yticklabels([str(name) for name in names])
+    ax.invert_yaxis()  # the first group on top
+    ax.axvline(0, color="gray", linewidth=0.8)
+    ax.set_xlabel("drop of the score when shuffled")
+    return ax
+
+
+def _pyplot(name):
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError(f"{name} needs matplotlib: pip install matplotlib") from None
+    return plt
 
 
 def _best_epoch(history, epochs):
