@@ -31,7 +31,14 @@ from skorch.helper import predefined_split
 from ._callbacks import Converged, CosineLR
 from ._cpu import flush_denormal, share_threads
 from ._data import DATA_FORMATS, BatchIterator, check_sequences
-from ._module import POOLINGS, LSTMNet
+from ._distributed import (
+    active_group,
+    broadcast_weights,
+    check_same_fit,
+    reporting_failures,
+    shared_seed,
+)
+from ._module import POOLINGS, LSTMNet, SequenceBatchNorm
 from ._optimizers import OPTIMIZERS
 
 # max_epochs="auto": AUTO_STEPS optimizer steps up to AUTO_BATCHES batches
@@ -159,14 +166,20 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         """
         hidden_sizes = self._check_params()
         layout, data = self._training_data(X, y, sample_weight, continue_training, classes)
+        group = active_group(self._resolve_device())
         rng = check_random_state(self.random_state)
+        if group is not None and not isinstance(self.random_state, Integral):
+            # Every rank splits, initializes and shuffles as rank 0 does.
+            rng = np.random.RandomState(shared_seed(group, rng.randint(np.iinfo(np.int32).max)))
         train, valid = (data, None) if incremental else self._split(data, rng)
         net = self._build_net(
             data.n_features, data.values.dtype, hidden_sizes, valid,
             max_epochs=self._epochs(len(train)), schedule=not incremental,
+            verbose=self.verbose if group is None or group.rank == 0 else 0,
         )
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        self._train(net, train, seed, continue_training, incremental)
+        with reporting_failures(group):
+            self._train(net, train, seed, continue_training, incremental, group)
         self._layout, self._dtype = layout, np.dtype(self.dtype)
         self.net_ = net
         self.history_ = net.history
@@ -198,8 +211,12 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         )
         return layout, data.with_targets(targets, _loss_weights(weight, dtype))
 
-    def _train(self, net, train, seed, continue_training, incremental):
-        """Initialize ``net`` from ``seed`` (or the previous fit) and train it on ``train``."""
+    def _train(self, net, train, seed, continue_training, incremental, group=None):
+        """Initialize ``net`` from ``seed`` (or the previous fit) and train it on ``train``.
+
+        With a data-parallel ``group``, each rank trains on its share of
+        every batch (see ``_distributed``).
+        """
         with torch.random.fork_rng(devices=self._cuda_devices(net.device)):
             # Only the generators in use: torch.manual_seed would also queue
             # seeds for CUDA, outside the forked state.
@@ -209,6 +226,18 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             net.initialize()
             if continue_training:
                 self._continue_from(self.net_, net, keep_optimizer=incremental)
+            # The order of the batches has its own generator: with dropout,
+            # ranks draw different masks from the global one.
+            net.iterator_train__generator = torch.Generator().manual_seed(seed)
+            if group is not None:
+                check_same_fit(group, train, net)
+                broadcast_weights(group, net.module_)
+                torch.random.default_generator.manual_seed(seed + group.rank)  # dropout
+                net.iterator_train__group = group
+                net.process_group_ = group
+                for layer in net.module_.modules():
+                    if isinstance(layer, SequenceBatchNorm):
+                        layer.process_group = group
             net.notify("on_train_begin", X=train, y=None)
             try:
                 with _cpu_settings(enabled=net.device == "cpu"):
@@ -221,6 +250,12 @@ class BaseLSTMSequence(BaseEstimator, ABC):
                         UserWarning,
                         stacklevel=2,
                     )
+            finally:
+                if group is not None:  # the fitted model is an ordinary one
+                    del net.iterator_train__group, net.process_group_
+                    for layer in net.module_.modules():
+                        if isinstance(layer, SequenceBatchNorm):
+                            layer.process_group = None
             net.notify("on_train_end", X=train, y=None)
 
     def _outputs(self, X):
@@ -386,7 +421,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
 
     def _build_net(
         self, n_features, dtype, hidden_sizes, valid, device=None, max_epochs=1,
-        schedule=False,
+        schedule=False, verbose=None,
     ):
         device = self._resolve_device() if device is None else device
         optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
@@ -411,9 +446,9 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             iterator_train__shuffle=True,
             iterator_valid=BatchIterator,
             train_split=None if valid is None else predefined_split(valid),
-            callbacks=self._net_callbacks(valid is not None, schedule),
+            callbacks=self._net_callbacks(valid is not None, schedule, verbose),
             predict_nonlinearity=None,
-            verbose=int(self.verbose > 0),
+            verbose=int((self.verbose if verbose is None else verbose) > 0),
             device=device,
             **{f"criterion__{key}": value for key, value in criterion_params.items()},
             **optimizer_params,
@@ -506,7 +541,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         self.net_ = net
         self.history_ = net.history
 
-    def _net_callbacks(self, has_validation, schedule):
+    def _net_callbacks(self, has_validation, schedule, verbose=None):
         callbacks = []
         if schedule and self.lr_schedule == "cosine":
             callbacks.append(("lr_schedule", CosineLR()))
@@ -517,7 +552,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             callbacks.append(("early_stopping", stopper))
         elif schedule and self.tol is not None:
             callbacks.append(("converged", Converged(self.tol, self.n_iter_no_change)))
-        if self.verbose >= 2:
+        if (self.verbose if verbose is None else verbose) >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
         return callbacks + copy.deepcopy(self.callbacks or [])
 

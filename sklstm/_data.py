@@ -147,14 +147,20 @@ class Sequences(torch.utils.data.Dataset):
 class BatchIterator:
     """Iterate over a ``Sequences`` in batches, optionally shuffled.
 
-    Shuffling draws from torch's global generator, which the estimator seeds.
-    Without shuffling, batches are slices: views of equal-length data.
+    Shuffling draws from ``generator`` (the fit seeds one), else from
+    torch's global generator. Without shuffling, batches are slices: views
+    of equal-length data. With a data-parallel ``group``, each batch is this
+    rank's share of it, and ``X`` also holds ``"share"``, the part of the
+    batch's loss weight in this share, and ``"size"``, the whole batch's
+    number of sequences (``_distributed.shard``).
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False):
+    def __init__(self, dataset, batch_size, shuffle=False, generator=None, group=None):
         self.dataset = dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.generator = generator
+        self.group = group
 
     def __len__(self):
         return math.ceil(len(self.dataset) / self.batch_size)
@@ -162,12 +168,28 @@ class BatchIterator:
     def __iter__(self):
         n, size = len(self.dataset), self.batch_size
         if self.shuffle:
-            order = torch.randperm(n).numpy()
-            for start in range(0, n, size):
-                yield self.dataset.batch(order[start : start + size])
+            order = torch.randperm(n, generator=self.generator).numpy()
+            batches = (order[start : start + size] for start in range(0, n, size))
+        elif self.group is not None:
+            batches = (np.arange(start, min(start + size, n)) for start in range(0, n, size))
         else:
-            for start in range(0, n, size):
-                yield self.dataset.batch(slice(start, start + size))
+            batches = (slice(start, start + size) for start in range(0, n, size))
+        if self.group is None:
+            for indices in batches:
+                yield self.dataset.batch(indices)
+            return
+        from ._distributed import shard
+
+        weight = self.dataset.weight
+        if weight is not None and self.dataset.index is not None:
+            weight = weight[self.dataset.index]
+        for indices in batches:
+            part, share, empty = shard(indices, weight, self.group)
+            X, targets = self.dataset.batch(part)
+            X["share"], X["size"] = share, len(indices)
+            if empty and targets is not None:
+                targets = Targets(targets.y, torch.zeros(len(part), dtype=X["x"].dtype))
+            yield X, targets
 
 
 DATA_FORMATS = ("channels_last", "channels_first")

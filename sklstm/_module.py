@@ -257,9 +257,15 @@ class SequenceBatchNorm(nn.BatchNorm1d):
     statistics are used, as in ``nn.BatchNorm1d``.
     """
 
+    # A data-parallel fit's ``_distributed.Group``: the statistics are then
+    # those of the whole batch, summed over the ranks' shares of it.
+    process_group = None
+
     def forward(self, h, keep=None, sample_weight=None):
         if not self.training:
             return super().forward(h)
+        if self.process_group is not None:
+            return self._forward_synced(h, keep, sample_weight)
         update = self.track_running_stats
         if sample_weight is not None and not bool((sample_weight > 0).any()):
             # Sequences of zero weight have no say in the loss, nor here.
@@ -274,6 +280,28 @@ class SequenceBatchNorm(nn.BatchNorm1d):
         centered = h - mean[:, None]
         var = (centered.square() * w).sum(dim=(0, 2)) / count
         if update:  # nn.BatchNorm1d's update; one value has no unbiased variance
+            with torch.no_grad():
+                self.running_mean.lerp_(mean, self.momentum)
+                self.running_var.lerp_(var * count / (count - 1).clamp_min(1), self.momentum)
+                self.num_batches_tracked += 1
+        scale = self.weight * torch.rsqrt(var + self.eps)
+        return centered * scale[:, None] + self.bias[:, None]
+
+    def _forward_synced(self, h, keep, sample_weight):
+        from ._distributed import sum_tensor, sum_value
+
+        group = self.process_group
+        w = h.new_ones(1, 1, h.shape[2]) if keep is None else keep
+        if sample_weight is not None:
+            w = w * sample_weight.to(h.device, h.dtype)[:, None, None]
+        w = w.expand(h.shape[0], 1, h.shape[2])
+        count = sum_value(group, w.sum())
+        # A batch of zero weight has no loss: statistics that stay finite.
+        safe = count.clamp_min(torch.finfo(h.dtype).tiny)
+        mean = sum_tensor(group, (h * w).sum(dim=(0, 2))) / safe
+        centered = h - mean[:, None]
+        var = sum_tensor(group, (centered.square() * w).sum(dim=(0, 2))) / safe
+        if self.track_running_stats and count > 0:
             with torch.no_grad():
                 self.running_mean.lerp_(mean, self.momentum)
                 self.running_var.lerp_(var * count / (count - 1).clamp_min(1), self.momentum)

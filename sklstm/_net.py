@@ -32,6 +32,7 @@ from skorch.utils import TeeGenerator
 from ._callbacks import ValidAccuracy
 from ._cpu import rebalance_threads
 from ._data import BatchIterator
+from ._distributed import sum_gradients, sum_value
 from ._optimizers import OPTIMIZERS
 
 
@@ -156,7 +157,7 @@ class SequenceNet(NeuralNet):
             step = step_fn(batch, **fit_params)
             row = rows[-1]
             row[loss_key] = loss = step["loss"].item()
-            row[size_key] = len(batch[0]["x"])
+            row[size_key] = batch[0].get("size", len(batch[0]["x"]))
             if not math.isfinite(loss):
                 raise self._diverged(f"the {prefix} loss became {loss}")
             for handler in end:
@@ -182,8 +183,15 @@ class SequenceNet(NeuralNet):
         self._ensure_mode(training=True)
         y_pred = self.infer(X, sample_weight=y.weight)  # batch norm weighs samples too
         loss = self.get_loss(y_pred, y, X=X, training=True)
-        loss.backward()
-        return {"loss": loss, "y_pred": y_pred}
+        group = self.__dict__.get("process_group_")
+        if group is None:
+            loss.backward()
+            return {"loss": loss, "y_pred": y_pred}
+        # Data-parallel: this rank's part of the batch's loss; the gradients
+        # and the loss of the whole batch are sums over the ranks.
+        (loss * X["share"]).backward()
+        sum_gradients(group, self.module_.parameters())
+        return {"loss": sum_value(group, loss.detach() * X["share"]), "y_pred": y_pred}
 
     def validation_step(self, batch, **fit_params):
         X, y = batch

@@ -1,0 +1,207 @@
+"""Data-parallel training on ``torch.distributed``.
+
+A fit is data-parallel when it runs in a process group of several processes,
+each calling ``fit`` on the same data: under ``torchrun`` or ``accelerate
+launch`` (which set ``RANK``, ``WORLD_SIZE`` and ``MASTER_ADDR``; sklstm
+initializes the process group if the script did not), or in the workers of
+``sklstm.parallel_fit``. Every rank draws the same order of the training set
+each epoch and computes the loss of its share of each batch; the gradients
+are summed over the ranks before each optimizer step, and the batch norm
+statistics over the whole batch, so that the ranks keep identical weights
+and take the same steps as one process training on the same batches. The
+validation set is scored whole by every rank, so that the history, early
+stopping and the convergence test agree everywhere.
+"""
+
+import contextlib
+import datetime
+import os
+import zlib
+from typing import NamedTuple
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+
+class Group(NamedTuple):
+    """The process group of a data-parallel fit, and this process's place in it."""
+
+    group: object
+    rank: int
+    size: int
+
+
+class DistributedFitError(RuntimeError):
+    """A process of a data-parallel fit failed, left, or was given other data."""
+
+
+def active_group(device):
+    """The ``Group`` of a data-parallel fit on ``device``, or None for a plain fit.
+
+    Uses the default process group when the program initialized one with
+    more than one process, else initializes it from a launcher's
+    environment (``WORLD_SIZE`` > 1, ``RANK``, ``MASTER_ADDR``,
+    ``MASTER_PORT``). A CPU fit in an NCCL group runs its collectives in a
+    gloo group over the same processes.
+    """
+    if not dist.is_available():
+        return None
+    if not dist.is_initialized():
+        env = os.environ
+        if int(env.get("WORLD_SIZE", "1") or 1) <= 1:
+            return None
+        missing = [k for k in ("RANK", "MASTER_ADDR", "MASTER_PORT") if k not in env]
+        if missing:
+            raise DistributedFitError(
+                f"WORLD_SIZE={env['WORLD_SIZE']} asks for a data-parallel fit, but "
+                f"{', '.join(missing)} is not set. Start the script with torchrun or "
+                "accelerate launch, which set all four, or unset WORLD_SIZE."
+            )
+        backend = "cpu:gloo,cuda:nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend, timeout=datetime.timedelta(minutes=10))
+    if dist.get_world_size() <= 1:
+        return None
+    group = None
+    backend = str(dist.get_backend())
+    if device == "cpu" and "gloo" not in backend:
+        group = _gloo_group()
+    return Group(group, dist.get_rank(), dist.get_world_size())
+
+
+_GLOO = {}
+
+
+def _gloo_group():
+    # new_group is itself collective: every rank creates it at the same fit.
+    key = id(dist.distributed_c10d._get_default_group())
+    if key not in _GLOO:
+        _GLOO[key] = dist.new_group(backend="gloo")
+    return _GLOO[key]
+
+
+def shared_seed(group, seed):
+    """Rank 0's ``seed``, on every rank."""
+    value = torch.tensor([seed], dtype=torch.int64)
+    dist.broadcast(value, src=_global_rank(group, 0), group=group.group)
+    return int(value.item())
+
+
+def _global_rank(group, rank):
+    if group.group is None:
+        return rank
+    return dist.get_global_rank(group.group, rank)
+
+
+def check_same_fit(group, data, net):
+    """Raise ``DistributedFitError`` unless every rank fits the same data and network.
+
+    Compares the sizes of the data, checksums of its targets, weights and of
+    its first and last sequences, and the network's parameter count.
+    """
+    def crc(array):
+        return 0 if array is None else zlib.crc32(np.ascontiguousarray(array).tobytes())
+
+    n = len(data)
+    first, _ = data.batch(np.array([0])) if n else ({"x": None}, None)
+    last, _ = data.batch(np.array([n - 1])) if n else ({"x": None}, None)
+    fields = {
+        "the number of training sequences": n,
+        "the features per step": data.n_features,
+        "the longest sequence": data.longest,
+        "the targets": crc(data.y),
+        "the sample weights": crc(data.weight),
+        "the first sequence": crc(first["x"].numpy()) if n else 0,
+        "the last sequence": crc(last["x"].numpy()) if n else 0,
+        "the network's size": sum(p.numel() for p in net.module_.parameters()),
+        "max_epochs": net.max_epochs,
+    }
+    values = torch.tensor(list(fields.values()), dtype=torch.int64)
+    low, high = values.clone(), values.clone()
+    dist.all_reduce(low, op=dist.ReduceOp.MIN, group=group.group)
+    dist.all_reduce(high, op=dist.ReduceOp.MAX, group=group.group)
+    differ = [name for name, a, b in zip(fields, low, high) if a != b]
+    if differ:
+        raise DistributedFitError(
+            f"The {group.size} processes of this data-parallel fit disagree on "
+            f"{', '.join(differ)}. Every rank must call fit with the same X, y, "
+            "sample_weight and parameters (each reads its own share of every batch); "
+            "to fit separate models in a process group, fit outside it."
+        )
+
+
+def broadcast_weights(group, module):
+    """Give every rank rank 0's parameters and buffers."""
+    with torch.no_grad():
+        for tensor in [*module.parameters(), *module.buffers()]:
+            dist.broadcast(tensor.data, src=_global_rank(group, 0), group=group.group)
+
+
+def sum_gradients(group, parameters):
+    """Sum the gradients of ``parameters`` over the ranks, in one collective."""
+    params = [p for p in parameters if p.requires_grad]
+    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat, group=group.group)
+    offset = 0
+    for p in params:
+        n = p.numel()
+        p.grad = flat[offset : offset + n].view_as(p)
+        offset += n
+
+
+def sum_tensor(group, tensor):
+    """``tensor`` summed over the ranks, differentiable (for batch norm statistics)."""
+    from torch.distributed.nn.functional import all_reduce
+
+    return all_reduce(tensor, group=group.group)
+
+
+def sum_value(group, tensor):
+    """A detached copy of ``tensor`` summed over the ranks."""
+    total = tensor.detach().clone()
+    dist.all_reduce(total, group=group.group)
+    return total
+
+
+def shard(indices, weight, group):
+    """This rank's share of a batch and the part of the batch's loss weight it holds.
+
+    Returns ``(indices, share, empty)``: the batch's sequences are split into
+    ``group.size`` nearly equal parts; ``share`` is this part's sum of
+    weights over the batch's (its number of sequences over the batch's when
+    ``weight`` is None). A batch smaller than the group leaves some ranks no
+    sequence: they compute on the batch's first one at zero weight
+    (``empty``), so that every rank takes part in each collective.
+    """
+    part = np.array_split(indices, group.size)[group.rank]
+    whole = len(indices) if weight is None else float(weight[indices].sum())
+    if len(part) == 0:
+        return indices[:1], 0.0, True
+    mine = len(part) if weight is None else float(weight[part].sum())
+    return part, (mine / whole if whole > 0 else 1.0 / group.size), False
+
+
+@contextlib.contextmanager
+def reporting_failures(group):
+    """Turn a collective's failure (a rank died or left) into a ``DistributedFitError``."""
+    if group is None:
+        yield
+        return
+    try:
+        yield
+    except (dist.DistError, RuntimeError) as exc:
+        if isinstance(exc, DistributedFitError) or not _is_collective_failure(exc):
+            raise
+        raise DistributedFitError(
+            f"Rank {group.rank} of this {group.size}-process data-parallel fit lost its "
+            f"peers: {str(exc).strip().splitlines()[0]}. Another process of the fit "
+            "failed or was stopped; its own error says why. No model is kept."
+        ) from exc
+
+
+def _is_collective_failure(exc):
+    if isinstance(exc, dist.DistError):
+        return True
+    text = str(exc).lower()
+    return any(word in text for word in ("gloo", "nccl", "connection", "peer", "timed out"))
