@@ -2,6 +2,7 @@
 
 from . import datasets, inspection, plotting
 from ._classifier import LSTMSequenceClassifier
+from ._distributed import DistributedFitError, parallel_fit
 from ._frames import sequences_from_long
 from ._net import TrainingDivergedError
 from ._onnx import export_onnx
@@ -13,6 +14,7 @@ from ._windows import SlidingWindowTransformer, make_windows
 __version__ = "0.1.0"
 
 __all__ = [
+    "DistributedFitError",
     "LSTMSequenceClassifier",
     "LSTMSequenceRegressor",
     "SequenceScaler",
@@ -23,6 +25,7 @@ __all__ = [
     "inspection",
     "load",
     "make_windows",
+    "parallel_fit",
     "plotting",
     "save",
     "sequences_from_long",

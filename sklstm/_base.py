@@ -35,6 +35,8 @@ from ._distributed import (
     active_group,
     broadcast_weights,
     check_same_fit,
+    engine,
+    fit_on_workers,
     reporting_failures,
     shared_seed,
 )
@@ -139,6 +141,12 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         self : object
             The fitted estimator.
         """
+        parallel = engine()
+        if parallel is not None:  # sklstm.parallel_fit: the workers fit, rank 0's comes back
+            fitted = fit_on_workers(self, X, y, sample_weight, parallel)
+            self.__dict__.clear()
+            self.__dict__.update(fitted.__dict__)
+            return self
         warm = self.warm_start and hasattr(self, "net_")
         return self._fit(X, y, sample_weight, continue_training=warm)
 

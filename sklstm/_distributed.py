@@ -14,8 +14,11 @@ stopping and the convergence test agree everywhere.
 """
 
 import contextlib
+import contextvars
 import datetime
+import numbers
 import os
+import threading
 import zlib
 from typing import NamedTuple
 
@@ -205,3 +208,165 @@ def _is_collective_failure(exc):
         return True
     text = str(exc).lower()
     return any(word in text for word in ("gloo", "nccl", "connection", "peer", "timed out"))
+
+
+# The engine of ``parallel_fit`` in this context (None: fits run here).
+_ENGINE = contextvars.ContextVar("sklstm_parallel_fit", default=None)
+_RANK_LOCK = threading.Lock()  # one rank of one fit per worker process at a time
+
+
+class _DaskEngine(NamedTuple):
+    client: object
+    n_workers: int | None
+    timeout: float
+
+
+@contextlib.contextmanager
+def parallel_fit(client=None, *, n_workers=None, timeout=600):
+    """Run ``fit`` calls as data-parallel fits on the workers of a Dask cluster.
+
+    Inside the ``with`` block, ``fit`` of an LSTM estimator sends the
+    estimator and the data to ``n_workers`` workers of ``client``, which
+    start a ``torch.distributed`` process group (gloo, over the workers'
+    own network) and train as the ranks of a ``torchrun`` launch do: each
+    on its share of every batch, with the gradients summed over the ranks.
+    The fitted state of rank 0 comes back into the estimator, an ordinary
+    one that predicts, pickles and saves in this process.
+
+    Parameters
+    ----------
+    client : distributed.Client, default=None
+        The cluster's client; None uses the current one
+        (``distributed.get_client()``).
+    n_workers : int, default=None
+        Ranks of each fit, one per worker; None uses every worker.
+    timeout : float, default=600
+        Seconds that a rank waits for its peers to join the process group
+        and at each collective before the fit fails.
+
+    Yields
+    ------
+    None
+
+    Notes
+    -----
+    A fit with the same parameters and ``random_state`` trains the model of
+    a single-process fit on the same batches (equal up to floating-point
+    rounding; exactly the same order of batches, initial weights and
+    validation split). The workers need sklstm and the same torch version.
+    A worker that dies or fails ends the fit with ``DistributedFitError``
+    (or the worker's own error). ``partial_fit`` runs in this process.
+
+    Examples
+    --------
+    >>> from distributed import Client, LocalCluster
+    >>> from sklstm import LSTMSequenceClassifier, parallel_fit
+    >>> from sklstm.datasets import make_sequence_classification
+    >>> X, y = make_sequence_classification(n_samples=40, random_state=0)
+    >>> with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+    ...                   dashboard_address=None) as cluster, Client(cluster) as client:
+    ...     with parallel_fit(client):
+    ...         clf = LSTMSequenceClassifier(max_epochs=2, random_state=0).fit(X, y)
+    >>> clf.predict(X[:3]).shape
+    (3,)
+    """
+    if client is None:
+        try:
+            from distributed import get_client
+
+            client = get_client()
+        except (ImportError, ValueError) as exc:
+            raise ValueError(
+                "parallel_fit needs a dask.distributed Client: pass one, or create it "
+                "first (e.g. Client(LocalCluster(n_workers=2))). Install Dask with "
+                "pip install 'sklstm[dask]'."
+            ) from exc
+    if n_workers is not None and (
+        not isinstance(n_workers, numbers.Integral) or isinstance(n_workers, bool) or n_workers < 1
+    ):
+        raise ValueError(f"n_workers must be a positive int or None, got {n_workers!r}.")
+    if not (isinstance(timeout, numbers.Real) and 0 < timeout < 1e9):
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}.")
+    token = _ENGINE.set(_DaskEngine(client, n_workers, float(timeout)))
+    try:
+        yield
+    finally:
+        _ENGINE.reset(token)
+
+
+def engine():
+    """The ``parallel_fit`` engine of this context, or None."""
+    return _ENGINE.get()
+
+
+def fit_on_workers(estimator, X, y, sample_weight, engine):
+    """Fit ``estimator`` as ranks on the engine's workers; return rank 0's fitted copy."""
+    from distributed import wait
+
+    estimator._check_params()  # a bad parameter fails here, before the cluster is used
+    client = engine.client
+    workers = sorted(client.scheduler_info()["workers"])
+    n = len(workers) if engine.n_workers is None else engine.n_workers
+    if n > len(workers):
+        raise ValueError(
+            f"parallel_fit(n_workers={n}) needs {n} workers; the cluster has {len(workers)}."
+        )
+    workers = workers[:n]
+    host, port = client.submit(_free_address, workers=[workers[0]], pure=False).result()
+    X, y, sample_weight = client.scatter([X, y, sample_weight], workers=workers, broadcast=True)
+    futures = [
+        client.submit(
+            _fit_rank, estimator, X, y, sample_weight, rank, n, f"tcp://{host}:{port}",
+            engine.timeout, workers=[worker], allow_other_workers=False, pure=False,
+            retries=0,
+        )
+        for rank, worker in enumerate(workers)
+    ]
+    # A rank that fails makes the others fail at their next collective; a
+    # worker that dies leaves its task waiting for it: stop at the first.
+    pending, failed = set(futures), []
+    while pending and not failed:
+        done, pending = wait(pending, return_when="FIRST_COMPLETED")
+        failed = [f for f in done if f.status != "finished"]
+    if failed:
+        with contextlib.suppress(TimeoutError):  # the peers fail soon after: find the cause
+            wait(pending, timeout=10)
+        errors = [f.exception() for f in futures if f.status == "error"]
+        client.cancel(futures)
+        # The cause rather than a peer's report of it, where there is one.
+        errors.sort(key=lambda e: isinstance(e, DistributedFitError))
+        if errors:
+            raise errors[0]
+        raise DistributedFitError(
+            f"A worker of this {n}-worker data-parallel fit was lost; no model is kept."
+        )
+    return futures[0].result()
+
+
+def _free_address():
+    import socket
+
+    from distributed import get_worker
+
+    host = get_worker().address.split("://", 1)[-1].rsplit(":", 1)[0]
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return host, s.getsockname()[1]
+
+
+def _fit_rank(estimator, X, y, sample_weight, rank, size, address, timeout):
+    with _RANK_LOCK:
+        if dist.is_initialized():
+            raise DistributedFitError(
+                "This Dask worker already belongs to a torch.distributed process group; "
+                "parallel_fit needs workers of their own."
+            )
+        dist.init_process_group(
+            "gloo", init_method=address, rank=rank, world_size=size,
+            timeout=datetime.timedelta(seconds=timeout),
+        )
+        try:
+            estimator.fit(X, y, sample_weight=sample_weight)
+        finally:
+            dist.destroy_process_group()
+    return estimator if rank == 0 else None

@@ -88,6 +88,16 @@ class _Die(Callback):
             os._exit(3)
 
 
+class FailOnRank1(Callback):
+    """Raise at the second epoch of rank 1, as a failing fit would."""
+
+    def on_epoch_begin(self, net, **kwargs):
+        import torch.distributed as dist
+
+        if len(net.history) == 2 and dist.is_initialized() and dist.get_rank() == 1:
+            raise ArithmeticError("rank 1 failed here")
+
+
 def main(cases, out):
     """Fit each of the comma-separated ``cases`` in turn, as every rank does."""
     rank = os.environ.get("RANK", "0")

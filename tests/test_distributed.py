@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _ddp_cases import case_data, fit_case, summary
+from _ddp_cases import FailOnRank1, case_data, fit_case, summary
+from _isolated import run_isolated
 
 import sklstm
 
@@ -135,3 +136,52 @@ def test_ranks_given_different_data_are_refused(tmp_path):
     for code, err in results:
         assert code != 0
         assert "disagree on the targets" in err, err[-2000:]
+
+
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client, LocalCluster
+
+    # The workers import this directory's modules (the tests' callbacks).
+    os.environ["PYTHONPATH"] = _env()["PYTHONPATH"]
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster, Client(cluster) as client:
+        yield client
+
+
+@pytest.mark.parametrize("case", ["ragged", "validation"])
+def test_parallel_fit_on_a_local_dask_cluster_trains_the_single_process_model(client, case):
+    est, X, y, weight = case_data(case)
+    with sklstm.parallel_fit(client):
+        fitted = est.fit(X, y, sample_weight=weight)
+    assert fitted is est and hasattr(est, "net_")
+    # Rank 0's model came back: it computed on half of each batch (its
+    # "seen" count), and equals the single-process model.
+    _assert_same_fit(summary(fit_case(case)), [summary(est)])
+    np.testing.assert_allclose(
+        est.predict_proba(X), fit_case(case).predict_proba(X), rtol=1e-6
+    )
+
+
+def test_parallel_fit_reports_a_failing_rank(client):
+    est, X, y, _ = case_data("ragged")
+    with sklstm.parallel_fit(client), pytest.raises(ArithmeticError, match="rank 1 failed"):
+        est.set_params(callbacks=[FailOnRank1()], max_epochs=20).fit(X, y)
+    assert not hasattr(est, "net_")
+    with sklstm.parallel_fit(client), pytest.raises(ValueError, match="hidden_size"):
+        est.set_params(hidden_size=(4, 0)).fit(X, y)
+    with pytest.raises(ValueError, match="needs 3 workers"), sklstm.parallel_fit(client, n_workers=3):
+        est.set_params(hidden_size=4).fit(X, y)
+
+
+def _enter_parallel_fit():
+    with sklstm.parallel_fit():
+        pass
+
+
+def test_parallel_fit_without_a_client_says_how_to_get_one():
+    # In a fresh process: this one has the client of the tests above.
+    error, message = run_isolated(_enter_parallel_fit)
+    assert error == "ValueError" and "dask.distributed Client" in message
