@@ -205,7 +205,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         layout = self._layout if continue_training else None
         dtype = np.dtype(self.dtype)
         layout, data = check_sequences(
-            self, X, reset=not continue_training, layout=layout, dtype=dtype
+            self, X, reset=not continue_training, layout=layout, dtype=dtype, on_disk=True
         )
         if len(data) != len(y):
             raise ValueError(
@@ -270,7 +270,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         """Return the network's outputs for ``X`` as a float64 CPU tensor."""
         check_is_fitted(self)
         _, data = check_sequences(
-            self, X, reset=False, layout=self._layout, dtype=self._dtype
+            self, X, reset=False, layout=self._layout, dtype=self._dtype, on_disk=True
         )
         batch_size = self._predict_batch_size(data)
         # Flushing and sharing cost about 0.1 ms: worth it beyond one batch.

@@ -21,6 +21,7 @@ from sklearn.utils import assert_all_finite, check_array
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import validate_data
 
+from ._disk import DiskArray, check_disk_array, is_on_disk, shuffled_windows
 from ._views import map_steps
 
 _NUMERIC_KINDS = "biuf"
@@ -92,6 +93,17 @@ class Sequences(torch.utils.data.Dataset):
         """Return a view of the sequences at ``indices`` (no data is copied)."""
         index = indices if self.index is None else self.index[indices]
         return Sequences(self.values, self.offsets, self.y, self.weight, index)
+
+    def read(self, positions):
+        """Return the sequences at sorted ``positions`` as in-memory ``Sequences``."""
+        rows = positions if self.index is None else self.index[positions]
+        if self.offsets is not None:
+            raise TypeError("read() is for equal-length sequences on disk.")
+        return Sequences(
+            self.values[rows],
+            y=None if self.y is None else self.y[rows],
+            weight=None if self.weight is None else self.weight[rows],
+        )
 
     def sorted_by_length(self):
         """Return these sequences ordered by length, and the order used.
@@ -166,36 +178,48 @@ class BatchIterator:
         return math.ceil(len(self.dataset) / self.batch_size)
 
     def __iter__(self):
-        n, size = len(self.dataset), self.batch_size
-        if self.shuffle:
-            order = torch.randperm(n, generator=self.generator).numpy()
-            batches = (order[start : start + size] for start in range(0, n, size))
-        elif self.group is not None:
-            batches = (np.arange(start, min(start + size, n)) for start in range(0, n, size))
-        else:
-            batches = (slice(start, start + size) for start in range(0, n, size))
         if self.group is None:
-            for indices in batches:
-                yield self.dataset.batch(indices)
+            for dataset, indices in self._batches():
+                yield dataset.batch(indices)
             return
         from ._distributed import shard
 
-        weight = self.dataset.weight
-        if weight is not None and self.dataset.index is not None:
-            weight = weight[self.dataset.index]
-        for indices in batches:
+        for dataset, indices in self._batches():
+            weight = dataset.weight
+            if weight is not None and dataset.index is not None:
+                weight = weight[dataset.index]
+            if isinstance(indices, slice):
+                indices = np.arange(len(dataset))[indices]
             part, share, empty = shard(indices, weight, self.group)
-            X, targets = self.dataset.batch(part)
+            X, targets = dataset.batch(part)
             X["share"], X["size"] = share, len(indices)
             if empty and targets is not None:
                 targets = Targets(targets.y, torch.zeros(len(part), dtype=X["x"].dtype))
             yield X, targets
 
+    def _batches(self):
+        """``(dataset, indices)`` of each batch: the dataset may be a window read from disk."""
+        n, size = len(self.dataset), self.batch_size
+        if self.shuffle and isinstance(self.dataset.values, DiskArray):
+            for window in shuffled_windows(self.dataset, size, self.generator):
+                rows = np.sort(window)
+                loaded = self.dataset.read(rows)
+                local = np.searchsorted(rows, window)
+                for start in range(0, len(window), size):
+                    yield loaded, local[start : start + size]
+        elif self.shuffle:
+            order = torch.randperm(n, generator=self.generator).numpy()
+            for start in range(0, n, size):
+                yield self.dataset, order[start : start + size]
+        else:
+            for start in range(0, n, size):
+                yield self.dataset, slice(start, start + size)
+
 
 DATA_FORMATS = ("channels_last", "channels_first")
 
 
-def check_sequences(estimator, X, *, reset, layout=None, dtype=np.float32):
+def check_sequences(estimator, X, *, reset, layout=None, dtype=np.float32, on_disk=False):
     """Validate ``X`` and return ``(layout, Sequences)``.
 
     Layouts:
@@ -215,7 +239,9 @@ def check_sequences(estimator, X, *, reset, layout=None, dtype=np.float32):
     equally long 1D arrays is a table unless the estimator was fitted on
     sequences. Values are cast to ``dtype`` (no copy if they have it). The
     returned ``Sequences`` are channels-last: transposed views of
-    channels-first arrays.
+    channels-first arrays. With ``on_disk``, a 2D or 3D ``np.memmap``,
+    ``h5py.Dataset`` or ``zarr.Array`` stays where it is (a ``DiskArray``):
+    its values are cast and checked as batches are read.
     """
     if sp.issparse(X):
         raise TypeError(
@@ -223,6 +249,21 @@ def check_sequences(estimator, X, *, reset, layout=None, dtype=np.float32):
             "Convert X with X.toarray()."
         )
     channels_first = getattr(estimator, "data_format", "channels_last") == "channels_first"
+    if on_disk and is_on_disk(X):
+        found, values = check_disk_array(X, dtype, channels_first)
+        _check_layout(estimator, found, layout, channels_first)
+        if found == "table":
+            _check_table_width(estimator, values.shape[1], reset)
+        else:
+            _check_n_features(estimator, values.shape[2], reset)
+        return found, Sequences(values)
+    if on_disk and isinstance(X, (list, tuple)) and X and is_on_disk(X[0]):
+        raise ValueError(
+            f"X is a list of {len(X)} arrays on disk ({type(X[0]).__name__}). Ragged "
+            "sequences on disk are not read a batch at a time: pad them into one 3D "
+            "on-disk array (n_samples, n_timesteps, n_features), or load them into "
+            "memory with [np.asarray(x) for x in X]."
+        )
     from_frame = frame_sequences(X)
     if from_frame is not None:
         X, channels = from_frame
@@ -441,6 +482,19 @@ def _check_layout(estimator, found, layout, channels_first):
         f"{estimator.n_features_in_} feature(s) per step, so it needs the same "
         f"layout; got a 2D array. For univariate sequences pass {univariate}."
     )
+
+
+def _check_table_width(estimator, width, reset):
+    """``n_features_in_`` of a 2D table on disk, as ``validate_data`` sets it."""
+    if reset:
+        estimator.n_features_in_ = width
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+    elif width != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {width} features, but {type(estimator).__name__} is expecting "
+            f"{estimator.n_features_in_} features as input."
+        )
 
 
 def _check_n_features(estimator, n_features, reset):
