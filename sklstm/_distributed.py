@@ -28,15 +28,26 @@ import torch.distributed as dist
 
 
 class Group(NamedTuple):
-    """The process group of a data-parallel fit, and this process's place in it."""
+    """The process groups of a data-parallel fit, and this process's place in them.
+
+    ``group`` carries the collectives on the fit's device, ``cpu_group``
+    those on CPU tensors (the seed, the checks); None is the default group.
+    """
 
     group: object
+    cpu_group: object
     rank: int
     size: int
 
 
 class DistributedFitError(RuntimeError):
-    """A process of a data-parallel fit failed, left, or was given other data."""
+    """A process of a data-parallel fit failed, left, or was given other data.
+
+    Raised by ``fit`` in each process of a ``torch.distributed`` fit (under
+    ``torchrun``, ``accelerate launch`` or ``parallel_fit``) when the ranks
+    were given different data or parameters, or when a peer stopped taking
+    part (its own error says why). No model is kept.
+    """
 
 
 def active_group(device):
@@ -65,11 +76,11 @@ def active_group(device):
         dist.init_process_group(backend, timeout=datetime.timedelta(minutes=10))
     if dist.get_world_size() <= 1:
         return None
-    group = None
-    backend = str(dist.get_backend())
-    if device == "cpu" and "gloo" not in backend:
-        group = _gloo_group()
-    return Group(group, dist.get_rank(), dist.get_world_size())
+    cpu_group = None if "gloo" in str(dist.get_backend()) else _gloo_group()
+    if device == "cuda" and "LOCAL_RANK" in os.environ and torch.cuda.device_count() > 1:
+        torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))  # one GPU per local rank
+    group = cpu_group if device == "cpu" else None
+    return Group(group, cpu_group, dist.get_rank(), dist.get_world_size())
 
 
 _GLOO = {}
@@ -86,14 +97,8 @@ def _gloo_group():
 def shared_seed(group, seed):
     """Rank 0's ``seed``, on every rank."""
     value = torch.tensor([seed], dtype=torch.int64)
-    dist.broadcast(value, src=_global_rank(group, 0), group=group.group)
+    dist.broadcast(value, src=0, group=group.cpu_group)
     return int(value.item())
-
-
-def _global_rank(group, rank):
-    if group.group is None:
-        return rank
-    return dist.get_global_rank(group.group, rank)
 
 
 def check_same_fit(group, data, net):
@@ -121,8 +126,8 @@ def check_same_fit(group, data, net):
     }
     values = torch.tensor(list(fields.values()), dtype=torch.int64)
     low, high = values.clone(), values.clone()
-    dist.all_reduce(low, op=dist.ReduceOp.MIN, group=group.group)
-    dist.all_reduce(high, op=dist.ReduceOp.MAX, group=group.group)
+    dist.all_reduce(low, op=dist.ReduceOp.MIN, group=group.cpu_group)
+    dist.all_reduce(high, op=dist.ReduceOp.MAX, group=group.cpu_group)
     differ = [name for name, a, b in zip(fields, low, high) if a != b]
     if differ:
         raise DistributedFitError(
@@ -137,7 +142,7 @@ def broadcast_weights(group, module):
     """Give every rank rank 0's parameters and buffers."""
     with torch.no_grad():
         for tensor in [*module.parameters(), *module.buffers()]:
-            dist.broadcast(tensor.data, src=_global_rank(group, 0), group=group.group)
+            dist.broadcast(tensor.data, src=0, group=group.group)
 
 
 def sum_gradients(group, parameters):
