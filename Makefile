@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint docs docs-noplot bench accuracy budget peers peers-bench regression gpu-check clean
+.PHONY: run test lint docs docs-noplot bench accuracy budget peers peers-bench regression gpu-check scale-bench clean
 
 run: $(VENV)/.installed
 	$(BIN)/python -m sklstm
@@ -30,6 +30,12 @@ bench: $(VENV)/.installed
 	for script in fit_speed predict_speed ragged_speed scaling parallel_speed load_memory load_cost; do \
 		$(BIN)/python benchmarks/$$script.py || exit 1; \
 	done
+
+# Data-parallel throughput (1 vs 2 processes under torchrun) and the memory
+# of fits on 4 GiB arrays on disk, each kind (about 30 minutes, 13 GB of disk).
+scale-bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/distributed_speed.py
+	$(BIN)/python benchmarks/disk_memory.py
 
 # The CUDA check (about 3 minutes on one GPU): the tests marked cuda (the
 # nccl test when two GPUs exist), then fit and predict speed against a

@@ -160,9 +160,29 @@ def sum_gradients(group, parameters):
 
 def sum_tensor(group, tensor):
     """``tensor`` summed over the ranks, differentiable (for batch norm statistics)."""
-    from torch.distributed.nn.functional import all_reduce
+    return _SumOverRanks.apply(tensor, group.group)
 
-    return all_reduce(tensor, group=group.group)
+
+class _SumOverRanks(torch.autograd.Function):
+    """All-reduce (sum) whose gradient is the sum of the ranks' gradients.
+
+    Each rank's loss depends on the sum through its own share; the loss of
+    the whole batch is the sum of the shares' losses, so the gradient with
+    respect to a rank's term is the sum over the ranks.
+    """
+
+    @staticmethod
+    def forward(ctx, tensor, group):
+        ctx.group = group
+        total = tensor.clone()
+        dist.all_reduce(total, group=group)
+        return total
+
+    @staticmethod
+    def backward(ctx, grad):
+        total = grad.clone()
+        dist.all_reduce(total, group=ctx.group)
+        return total, None
 
 
 def sum_value(group, tensor):

@@ -26,7 +26,7 @@ TIMEOUT = 240
 
 def _env(**extra):
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
-    env.update(GLOO_SOCKET_IFNAME="lo", OMP_NUM_THREADS="1", **extra)
+    env.update(GLOO_SOCKET_IFNAME="lo", OMP_NUM_THREADS="1", PYTHONWARNINGS="error::FutureWarning", **extra)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(CASES.parent), env.get("PYTHONPATH")]))
     return env
 
