@@ -236,9 +236,13 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             net.initialize()
             if continue_training:
                 self._continue_from(self.net_, net, keep_optimizer=incremental)
-            # The order of the batches has its own generator: with dropout,
-            # ranks draw different masks from the global one.
-            net.iterator_train__generator = torch.Generator().manual_seed(seed)
+            # The order of the batches has its own generator, a copy of the
+            # global one after the initial weights: without dropout it draws
+            # what the global one would; with dropout, ranks draw different
+            # masks from the global one and must still agree on the order.
+            shuffle = torch.Generator()
+            shuffle.set_state(torch.random.default_generator.get_state())
+            net.iterator_train__generator = shuffle
             if group is not None:
                 check_same_fit(group, train, net)
                 broadcast_weights(group, net.module_)
