@@ -33,6 +33,7 @@ from ._cpu import flush_denormal, share_threads
 from ._data import DATA_FORMATS, BatchIterator, check_sequences
 from ._distributed import (
     active_group,
+    attached,
     broadcast_weights,
     check_same_fit,
     engine,
@@ -40,7 +41,7 @@ from ._distributed import (
     reporting_failures,
     shared_seed,
 )
-from ._module import POOLINGS, LSTMNet, SequenceBatchNorm
+from ._module import POOLINGS, LSTMNet
 from ._optimizers import OPTIMIZERS
 
 # max_epochs="auto": AUTO_STEPS optimizer steps up to AUTO_BATCHES batches
@@ -247,14 +248,11 @@ class BaseLSTMSequence(BaseEstimator, ABC):
                 check_same_fit(group, train, net)
                 broadcast_weights(group, net.module_)
                 torch.random.default_generator.manual_seed(seed + group.rank)  # dropout
-                net.iterator_train__group = group
-                net.process_group_ = group
-                for layer in net.module_.modules():
-                    if isinstance(layer, SequenceBatchNorm):
-                        layer.process_group = group
             net.notify("on_train_begin", X=train, y=None)
             try:
-                with _cpu_settings(enabled=net.device == "cpu"):
+                with _cpu_settings(enabled=net.device == "cpu"), (
+                    contextlib.nullcontext() if group is None else attached(group, net)
+                ):
                     net.fit_loop(train, epochs=1 if incremental else None)
             except KeyboardInterrupt:  # skorch's EarlyStopping stops this way too
                 if not _stopped_early(net):
@@ -264,12 +262,6 @@ class BaseLSTMSequence(BaseEstimator, ABC):
                         UserWarning,
                         stacklevel=2,
                     )
-            finally:
-                if group is not None:  # the fitted model is an ordinary one
-                    del net.iterator_train__group, net.process_group_
-                    for layer in net.module_.modules():
-                        if isinstance(layer, SequenceBatchNorm):
-                            layer.process_group = None
             net.notify("on_train_end", X=train, y=None)
 
     def _outputs(self, X):
@@ -438,6 +430,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         schedule=False, verbose=None,
     ):
         device = self._resolve_device() if device is None else device
+        verbose = self.verbose if verbose is None else verbose
         optimizer = OPTIMIZERS.get(self.optimizer, self.optimizer)
         optimizer_params = {}
         if self.weight_decay or optimizer in OPTIMIZERS.values():
@@ -462,7 +455,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             train_split=None if valid is None else predefined_split(valid),
             callbacks=self._net_callbacks(valid is not None, schedule, verbose),
             predict_nonlinearity=None,
-            verbose=int((self.verbose if verbose is None else verbose) > 0),
+            verbose=int(verbose > 0),
             device=device,
             **{f"criterion__{key}": value for key, value in criterion_params.items()},
             **optimizer_params,
@@ -555,7 +548,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         self.net_ = net
         self.history_ = net.history
 
-    def _net_callbacks(self, has_validation, schedule, verbose=None):
+    def _net_callbacks(self, has_validation, schedule, verbose):
         callbacks = []
         if schedule and self.lr_schedule == "cosine":
             callbacks.append(("lr_schedule", CosineLR()))
@@ -566,7 +559,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             callbacks.append(("early_stopping", stopper))
         elif schedule and self.tol is not None:
             callbacks.append(("converged", Converged(self.tol, self.n_iter_no_change)))
-        if (self.verbose if verbose is None else verbose) >= 2:
+        if verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
         return callbacks + copy.deepcopy(self.callbacks or [])
 

@@ -185,11 +185,11 @@ class BatchIterator:
         from ._distributed import shard
 
         for dataset, indices in self._batches():
-            weight = dataset.weight
-            if weight is not None and dataset.index is not None:
-                weight = weight[dataset.index]
             if isinstance(indices, slice):
                 indices = np.arange(len(dataset))[indices]
+            weight = dataset.weight
+            if weight is not None:
+                weight = weight[indices if dataset.index is None else dataset.index[indices]]
             part, share, empty = shard(indices, weight, self.group)
             X, targets = dataset.batch(part)
             X["share"], X["size"] = share, len(indices)
@@ -252,8 +252,8 @@ def check_sequences(estimator, X, *, reset, layout=None, dtype=np.float32, on_di
     if on_disk and is_on_disk(X):
         found, values = check_disk_array(X, dtype, channels_first)
         _check_layout(estimator, found, layout, channels_first)
-        if found == "table":
-            _check_table_width(estimator, values.shape[1], reset)
+        if found == "table":  # its width, as validate_data sets it
+            _check_n_features(estimator, values.shape[1], reset, per="")
         else:
             _check_n_features(estimator, values.shape[2], reset)
         return found, Sequences(values)
@@ -484,27 +484,15 @@ def _check_layout(estimator, found, layout, channels_first):
     )
 
 
-def _check_table_width(estimator, width, reset):
-    """``n_features_in_`` of a 2D table on disk, as ``validate_data`` sets it."""
-    if reset:
-        estimator.n_features_in_ = width
-        if hasattr(estimator, "feature_names_in_"):
-            del estimator.feature_names_in_
-    elif width != estimator.n_features_in_:
-        raise ValueError(
-            f"X has {width} features, but {type(estimator).__name__} is expecting "
-            f"{estimator.n_features_in_} features as input."
-        )
-
-
-def _check_n_features(estimator, n_features, reset):
+def _check_n_features(estimator, n_features, reset, per=" per time step"):
+    """Set (``reset``) or check ``n_features_in_``; a table's columns are ``per=""``."""
     if reset:
         estimator.n_features_in_ = n_features
         if hasattr(estimator, "feature_names_in_"):
             del estimator.feature_names_in_
     elif n_features != estimator.n_features_in_:
         raise ValueError(
-            f"X has {n_features} features per time step, but "
+            f"X has {n_features} features{per}, but "
             f"{type(estimator).__name__} is expecting {estimator.n_features_in_} "
             "features as input."
         )

@@ -48,8 +48,6 @@ class DiskArray:
         elif channels_first:
             shape = (shape[0], shape[2], shape[1])
         self.shape = shape
-        self.ndim = 3
-        self.flags = None
         chunks = getattr(source, "chunks", None)
         if isinstance(chunks, tuple) and chunks and int(chunks[0]) > 0:
             self.block = int(chunks[0])
@@ -89,10 +87,6 @@ class DiskArray:
             rows = rows[:, :, None]
         elif self.channels_first:
             rows = rows.transpose(0, 2, 1)
-        if rows.dtype.kind not in "biuf":
-            raise ValueError(
-                f"X on disk has dtype {rows.dtype}; sequences must hold numbers."
-            )
         with np.errstate(over="ignore", invalid="ignore"):
             values = np.ascontiguousarray(rows, dtype=self.dtype)
             finite = values.dtype.kind != "f" or np.isfinite(np.add.reduce(values, axis=None))

@@ -195,19 +195,44 @@ def sum_value(group, tensor):
 def shard(indices, weight, group):
     """This rank's share of a batch and the part of the batch's loss weight it holds.
 
-    Returns ``(indices, share, empty)``: the batch's sequences are split into
-    ``group.size`` nearly equal parts; ``share`` is this part's sum of
-    weights over the batch's (its number of sequences over the batch's when
-    ``weight`` is None). A batch smaller than the group leaves some ranks no
-    sequence: they compute on the batch's first one at zero weight
-    (``empty``), so that every rank takes part in each collective.
+    ``weight`` holds the loss weights of the batch's sequences (aligned with
+    ``indices``), or is None. Returns ``(indices, share, empty)``: the
+    batch's sequences are split into ``group.size`` nearly equal parts;
+    ``share`` is this part's sum of weights over the batch's (its number of
+    sequences over the batch's when ``weight`` is None). A batch smaller
+    than the group leaves some ranks no sequence: they compute on the
+    batch's first one at zero weight (``empty``), so that every rank takes
+    part in each collective.
     """
-    part = np.array_split(indices, group.size)[group.rank]
-    whole = len(indices) if weight is None else float(weight[indices].sum())
-    if len(part) == 0:
+    mine = np.array_split(np.arange(len(indices)), group.size)[group.rank]
+    if len(mine) == 0:
         return indices[:1], 0.0, True
-    mine = len(part) if weight is None else float(weight[part].sum())
-    return part, (mine / whole if whole > 0 else 1.0 / group.size), False
+    if weight is None:
+        return indices[mine], len(mine) / len(indices), False
+    whole = float(weight.sum())
+    share = float(weight[mine].sum()) / whole if whole > 0 else 1.0 / group.size
+    return indices[mine], share, False
+
+
+@contextlib.contextmanager
+def attached(group, net):
+    """Train ``net`` as a rank of ``group``: its batches and batch norms take part.
+
+    On leaving, the net and its module hold no reference to the group: the
+    fitted model is an ordinary one.
+    """
+    from ._module import SequenceBatchNorm
+
+    norms = [m for m in net.module_.modules() if isinstance(m, SequenceBatchNorm)]
+    net.iterator_train__group = net.process_group_ = group
+    for norm in norms:
+        norm.process_group = group
+    try:
+        yield
+    finally:
+        del net.iterator_train__group, net.process_group_
+        for norm in norms:
+            norm.process_group = None
 
 
 @contextlib.contextmanager
