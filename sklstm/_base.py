@@ -30,7 +30,7 @@ from skorch.helper import predefined_split
 
 from ._callbacks import Converged, CosineLR
 from ._cpu import flush_denormal, share_threads
-from ._data import DATA_FORMATS, BatchIterator, check_sequences
+from ._data import DATA_FORMATS, BatchIterator, already_standardized, check_sequences
 from ._distributed import (
     active_group,
     attached,
@@ -78,7 +78,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         "pooling": [StrOptions(set(POOLINGS))],
         "conv_channels": [tuple, list, None],
         "data_format": [StrOptions(set(DATA_FORMATS))],
-        "normalize": [StrOptions({"per_sequence"}), None],
+        "normalize": [StrOptions({"per_sequence", "both", "auto"}), None],
         "lstm_stride": [Interval(Integral, 1, None, closed="left")],
         "optimizer": [StrOptions(set(OPTIMIZERS)), type],
         "lr": [Interval(Real, 0, None, closed="neither")],
@@ -182,6 +182,8 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         if group is not None and not isinstance(self.random_state, Integral):
             # Every rank splits, initializes and shuffles as rank 0 does.
             rng = np.random.RandomState(shared_seed(group, rng.randint(np.iinfo(np.int32).max)))
+        if not continue_training:
+            self.normalize_ = self._resolve_normalize(data)
         train, valid = (data, None) if incremental else self._split(data, rng)
         net = self._build_net(
             data.n_features, data.values.dtype, hidden_sizes, valid,
@@ -373,6 +375,12 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             )
         return hidden_sizes
 
+    def _resolve_normalize(self, data):
+        """What the network does to each sequence first (``normalize_``)."""
+        if self.normalize != "auto":
+            return self.normalize
+        return None if already_standardized(data) else "both"
+
     def _split(self, data, rng):
         """Split off the validation set (stratified for classifiers), as views."""
         if self.validation_fraction is None:
@@ -471,7 +479,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             dropout=self.dropout,
             pooling=self.pooling,
             conv_channels=tuple(self.conv_channels or ()),
-            normalize=self.normalize == "per_sequence",
+            normalize=self.normalize_,
             lstm_stride=self.lstm_stride,
             dtype=getattr(torch, np.dtype(dtype).name),
             autocast=None if self.autocast is None else getattr(torch, self.autocast),
@@ -527,6 +535,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
                 state["net_"] = net
             super().__setstate__(state)
             return
+        state.setdefault("normalize_", state.get("normalize"))  # an earlier sklstm's
         super().__setstate__(state)
         from ._persist import net_device
         from ._schema import restore_net

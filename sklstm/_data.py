@@ -156,6 +156,43 @@ class Sequences(torch.utils.data.Dataset):
         return x, torch.from_numpy(lengths)
 
 
+def already_standardized(data, block_values=2**18):
+    """Whether the features of ``data`` are standardized, per sequence or overall.
+
+    Per sequence: each feature of each sequence has a mean within 0.01 of 0
+    and a (population) standard deviation between 0.85 and 1.05, or is all
+    zeros (the UCR archive's z-normalization, by the population or the
+    sample standard deviation of at least 4 steps). Overall: each
+    feature's mean over all real steps of all sequences is within 0.05 of
+    0 and its standard deviation between 0.9 and 1.1, as ``SequenceScaler``
+    or ``StandardScaler`` leave training data. Reads about
+    ``block_values`` values at a time, so data on disk is never loaded
+    whole.
+    """
+    per_sequence = True
+    total = total_sq = count = 0.0
+    block = max(1, block_values // max(1, data.longest * data.n_features))
+    for start in range(0, len(data), block):
+        X, _ = data.batch(slice(start, start + block))
+        x, lengths = X["x"].double(), X["lengths"]
+        if lengths is None:
+            lengths = torch.full((x.shape[0],), x.shape[1])
+        keep = (torch.arange(x.shape[1]) < lengths[:, None])[:, :, None]
+        x = x * keep  # padding is zeros already, unless the batch has none
+        steps = lengths.double()[:, None]
+        sums, sums_sq = x.sum(dim=1), x.square().sum(dim=1)
+        total, total_sq, count = total + sums.sum(0), total_sq + sums_sq.sum(0), count + steps.sum()
+        if per_sequence:
+            mean = sums / steps
+            std = (sums_sq / steps - mean.square()).clamp_min(0).sqrt()
+            zeros = (mean == 0) & (std == 0)
+            per_sequence = bool(((mean.abs() <= 0.01) & (std >= 0.85) & (std <= 1.05) | zeros).all())
+    mean = total / count
+    std = (total_sq / count - mean.square()).clamp_min(0).sqrt()
+    overall = bool(((mean.abs() <= 0.05) & (std >= 0.9) & (std <= 1.1)).all())
+    return per_sequence or overall
+
+
 class BatchIterator:
     """Iterate over a ``Sequences`` in batches, optionally shuffled.
 

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 POOLINGS = ("last", "mean", "max", "mean_max")
+NORMALIZE = (None, "per_sequence", "both")
 
 
 class LSTMNet(nn.Module):
@@ -84,11 +85,13 @@ class LSTMNet(nn.Module):
         pooling="mean_max",
         dtype=torch.float32,
         conv_channels=(),
-        normalize=False,
+        normalize=None,
         lstm_stride=1,
         autocast=None,
     ):
         super().__init__()
+        if normalize not in NORMALIZE:
+            raise ValueError(f"normalize must be one of {NORMALIZE}, got {normalize!r}.")
         self.normalize = normalize
         self.lstm_stride = lstm_stride
         self.autocast = autocast
@@ -97,7 +100,8 @@ class LSTMNet(nn.Module):
         self.pooling = pooling
         directions = 2 if bidirectional else 1
         self.lstms = nn.ModuleList()
-        size_in = n_features
+        n_inputs = 2 * n_features if normalize == "both" else n_features
+        size_in = n_inputs
         for hidden in hidden_sizes:
             self.lstms.append(nn.ModuleList(
                 nn.LSTM(size_in, hidden, batch_first=True, dtype=dtype)
@@ -107,7 +111,7 @@ class LSTMNet(nn.Module):
         self.dropout = nn.Dropout(dropout)
         pooled_size = size_in * (2 if pooling == "mean_max" else 1)
         self.convs = nn.ModuleList()
-        channels_in = n_features
+        channels_in = n_inputs
         for i, channels in enumerate(conv_channels):
             kernel = _CONV_KERNELS[min(i, len(_CONV_KERNELS) - 1)]
             self.convs.append(nn.ModuleList([
@@ -121,12 +125,12 @@ class LSTMNet(nn.Module):
             channels_in = channels
         if conv_channels:
             pooled_size += channels_in
-        if normalize:
+        if normalize == "per_sequence":
             self.stats_norm = SequenceBatchNorm(2 * n_features, dtype=dtype)
             pooled_size += 2 * n_features
         self.head = nn.Linear(pooled_size, n_outputs, dtype=dtype)
 
-    def forward(self, x, lengths=None, sample_weight=None):
+    def forward(self, x, lengths=None, sample_weight=None, standardized=None):
         """Return logits of shape ``(batch, n_outputs)``.
 
         ``lengths`` is None when every sequence fills all ``x.shape[1]``
@@ -134,15 +138,18 @@ class LSTMNet(nn.Module):
         sequence's length are padding and never influence its output.
         ``sample_weight`` (training only, None: equal weights) weighs each
         sequence in the batch statistics of the convolutional block's batch
-        norm, as the loss weighs it.
+        norm, as the loss weighs it. ``standardized`` (``normalize="both"``
+        only): the standardized copy of ``x`` the network reads beside it,
+        given instead of computed (``sklstm.inspection`` integrates along
+        both).
         """
         if self.autocast is not None:
             with torch.autocast(x.device.type, dtype=self.autocast):
-                logits = self._logits(x, lengths, sample_weight)
+                logits = self._logits(x, lengths, sample_weight, standardized)
             return logits.to(self.head.weight.dtype)
-        return self._logits(x, lengths, sample_weight)
+        return self._logits(x, lengths, sample_weight, standardized)
 
-    def _logits(self, x, lengths, sample_weight):
+    def _logits(self, x, lengths, sample_weight, standardized=None):
         n_steps = x.shape[1]
         if lengths is not None and bool((lengths == n_steps).all()):
             lengths = None
@@ -151,8 +158,12 @@ class LSTMNet(nn.Module):
             lengths = lengths.to(x.device)
             mask = torch.arange(n_steps, device=x.device) < lengths[:, None]
         stats = None
-        if self.normalize:
+        if self.normalize == "per_sequence":
             x, stats = standardize_sequences(x, lengths, mask, return_stats=True)
+        elif self.normalize == "both":
+            if standardized is None:
+                standardized = standardize_sequences(x, lengths, mask)
+            x = torch.cat([x, standardized], dim=2)
         if x.device.type == "cpu" and torch.is_autocast_enabled("cpu") and not _cpu_bf16_lstm():
             with torch.autocast("cpu", enabled=False):
                 parts = [self._recur(x.float(), lengths, mask)]
@@ -212,7 +223,7 @@ class LSTMNet(nn.Module):
 
     def extra_repr(self):
         return (
-            f"pooling={self.pooling!r}, normalize={self.normalize}, "
+            f"pooling={self.pooling!r}, normalize={self.normalize!r}, "
             f"lstm_stride={self.lstm_stride}, autocast={self.autocast}"
         )
 

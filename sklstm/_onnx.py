@@ -107,7 +107,7 @@ def export_onnx(estimator, path, *, opset_version=17):
     # At least one window of the LSTM's stride, so that the traced graph
     # pads sequences shorter than it instead of taking their length as one.
     steps = max(3, estimator.lstm_stride)
-    n_features = estimator.net_.module_.lstms[0][0].input_size
+    n_features = estimator._n_step_features()
     shape = {
         "table": (2, steps), "channels_last": (2, steps, n_features),
         "channels_first": (2, n_features, steps),

@@ -168,6 +168,14 @@ def _check_pipeline_params(pipeline, file_size):
 
 def _check_lstm_state(estimator):
     _n_features(estimator)
+    # Files written before normalize="auto" apply their normalize as it is.
+    chosen = getattr(estimator, "normalize_", estimator.normalize)
+    allowed = (None, "both") if estimator.normalize == "auto" else (estimator.normalize,)
+    if not (chosen is None or isinstance(chosen, str)) or chosen not in allowed:
+        raise ValueError(
+            f"normalize_ {shown(chosen)} is not what normalize={estimator.normalize!r} chooses"
+        )
+    estimator.normalize_ = chosen
     if estimator._layout not in ("table", "sequences"):
         raise ValueError(f"_layout {shown(estimator._layout)} is not 'table' or 'sequences'")
     dtype = estimator._dtype
@@ -474,7 +482,7 @@ def _row(row, what):
 # -- the closed list ------------------------------------------------------------------
 
 _LSTM = dict(
-    optional=("feature_names_in_",), check_params=_check_lstm_params,
+    optional=("feature_names_in_", "normalize_"), check_params=_check_lstm_params,
     check_state=_check_lstm_state, has_net=True,
     # Files written before sklstm had per-sequence normalization, its own
     # inference batch size, the LSTM's stride, the convergence test, mixed

@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseLSTMSequence
 from ._data import DATA_FORMATS, check_sequences, to_input_layout
+from ._module import standardize_sequences
 
 __all__ = ["integrated_gradients", "permutation_importance"]
 
@@ -139,10 +140,9 @@ def integrated_gradients(estimator, X, *, target=None, baseline=0.0, n_steps=32)
             lengths = inputs["lengths"]
             if base_seqs is not None:
                 base = base_seqs.batch(slice(start, start + batch))[0]["x"].to(device, dtype)
-            grads = _path_gradients(
+            attributions = _path_attributions(
                 estimator, module, x, lengths, base, columns[index], alphas, weights
-            )
-            attributions = ((x - base) * grads).detach().cpu().numpy()
+            ).detach().cpu().numpy()
             _scatter(out, seqs, index, attributions)
     finally:
         module.train(was_training)
@@ -163,7 +163,7 @@ def _check_baseline(estimator, baseline, seqs, module, dtype, device):
                 f"baseline must be a number, one value per feature ({seqs.n_features}) or "
                 f"sequences like X; got shape {base.shape}."
             )
-        if module.normalize:
+        if module.normalize == "per_sequence":
             raise ValueError(
                 "This estimator standardizes each sequence by its own mean and standard "
                 "deviation (normalize='per_sequence'), so a baseline that is constant over "
@@ -218,32 +218,49 @@ def _target_columns(estimator, X, target, n):
     return np.full(n, int(column))
 
 
-def _path_gradients(estimator, module, x, lengths, base, columns, alphas, weights):
-    """Gradients of the explained outputs, integrated along the paths from ``base`` to ``x``."""
+def _path_attributions(estimator, module, x, lengths, base, columns, alphas, weights):
+    """Integrated gradients of the explained outputs along the paths from ``base`` to ``x``.
+
+    A network with ``normalize="both"`` also reads each sequence
+    standardized, which is the same for every point of a straight path
+    but its start (a constant baseline has no scale): its path runs in
+    the network's inputs instead, the raw half from ``base`` to ``x`` and
+    the standardized half from ``base`` standardized (zeros when it is
+    constant) to ``x`` standardized, and the attributions of both halves
+    add up per step and feature. Either way they sum to the change of the
+    output from ``base`` to ``x``.
+    """
     classifier = is_classifier(estimator)
     columns = torch.as_tensor(columns, device=x.device)
-    total = torch.zeros_like(x)
-    per_chunk = max(1, _CHUNK_VALUES // max(1, x.numel()))
+    ends = [(base.expand_as(x), x)]
+    if module.normalize == "both":
+        ends.append(tuple(standardize_sequences(v, lengths) for v in ends[0]))
+    total = [torch.zeros_like(x) for _ in ends]
+    per_chunk = max(1, _CHUNK_VALUES // max(1, x.numel() * len(ends)))
     # cuDNN computes an LSTM's gradients only in training mode; the modules'
     # own kernels do in eval mode (batch norm keeps its running statistics).
     cudnn = torch.backends.cudnn.flags(enabled=x.device.type != "cuda")
     with torch.enable_grad(), cudnn:
         for start in range(0, len(alphas), per_chunk):
             a = alphas[start : start + per_chunk]
-            path = (base + a[:, None, None, None] * (x - base)).reshape(-1, *x.shape[1:])
-            path.requires_grad_(True)
             k = len(a)
+            paths = [
+                (begin + a[:, None, None, None] * (end - begin)).reshape(-1, *x.shape[1:])
+                .requires_grad_(True)
+                for begin, end in ends
+            ]
             repeated = None if lengths is None else lengths.repeat(k)
-            logits = module(path, repeated)
+            logits = module(paths[0], repeated, standardized=paths[1] if len(paths) > 1 else None)
             if classifier:
                 outputs = torch.softmax(logits.to(x.dtype), dim=1)
             else:
                 scale = torch.as_tensor(estimator._y_scale, dtype=x.dtype, device=x.device)
                 outputs = logits.to(x.dtype) * scale
             chosen = outputs.gather(1, columns.repeat(k)[:, None])
-            (grad,) = torch.autograd.grad(chosen.sum(), path)
-            total += (grad.reshape(k, *x.shape) * weights[start : start + k, None, None, None]).sum(0)
-    return total
+            grads = torch.autograd.grad(chosen.sum(), paths)
+            for t, grad in zip(total, grads):
+                t += (grad.reshape(k, *x.shape) * weights[start : start + k, None, None, None]).sum(0)
+    return sum((end - begin) * t for (begin, end), t in zip(ends, total))
 
 
 def _scatter(out, seqs, index, attributions):

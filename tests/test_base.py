@@ -18,7 +18,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from skorch.callbacks import Callback, LRScheduler
 
+import sklstm
 import sklstm._base
+import sklstm._data
 
 FAST = dict(hidden_size=8, max_epochs=5, random_state=0)
 
@@ -48,6 +50,8 @@ def ragged_data(Estimator, ragged):
         ("last", False, None, "per_sequence", 1),
         ("mean_max", True, (4, 3), None, 4),  # windows of 4 steps, partial ones too
         ("last", False, None, "per_sequence", 3),
+        ("mean_max", True, (4, 3), "both", 1),
+        ("last", False, None, "both", 3),
     ],
 )
 def test_padding_never_changes_a_prediction(
@@ -115,6 +119,75 @@ def test_per_sequence_normalization_makes_the_fit_indifferent_to_units(Estimator
     assert not np.allclose(
         outputs(Estimator(**plain).fit(moved, y), moved), outputs(est, X), atol=2e-2
     )
+
+
+def standardized(seqs, ddof=0):
+    return [((x - x.mean(axis=0)) / x.std(axis=0, ddof=ddof)).astype(np.float32) for x in seqs]
+
+
+@pytest.mark.parametrize("ddof", [0, 1])
+def test_auto_normalization_keeps_data_already_standardized_as_it_is(Estimator, ragged_data, ddof):
+    # UCR-style data (each sequence z-normalized, by either standard
+    # deviation): "auto" is None, the very same fit as normalize=None.
+    X, y = ragged_data
+    Z = standardized(X, ddof)
+    Z[0][:, 1] = 0.0  # a feature constant within a sequence: zeros, as z-normalization leaves it
+    params = dict(FAST, conv_channels=(3,))
+    auto = Estimator(**params, normalize="auto").fit(Z, y)
+    assert auto.normalize_ is None and auto.net_.module_.normalize is None
+    np.testing.assert_array_equal(
+        outputs(auto, Z), outputs(Estimator(**params, normalize=None).fit(Z, y), Z)
+    )
+    # Equal-length sequences and a table, too.
+    Z3 = np.stack(standardized([x[:4] for x in X], ddof))  # 4 steps: the shortest
+    assert Estimator(**params, normalize="auto").fit(Z3, y).normalize_ is None
+    assert Estimator(**params, normalize="auto").fit(Z3[:, :, 0], y).normalize_ is None
+
+
+def test_auto_normalization_keeps_features_standardized_overall_as_they_are(Estimator, ragged_data):
+    # What SequenceScaler (or StandardScaler) leaves: each feature's mean 0
+    # and standard deviation 1 over all steps, the user's choice of scale.
+    X, y = ragged_data
+    scaled = sklstm.SequenceScaler().fit_transform([x * 3 + 1 for x in X])
+    assert Estimator(**FAST, normalize="auto").fit(scaled, y).normalize_ is None
+
+
+def test_auto_normalization_reads_other_data_as_given_and_standardized(Estimator, ragged_data):
+    X, y = ragged_data
+    raw = [x * 3 + 1 for x in X]  # in other units
+    Z = standardized(X)
+    Z[3] = Z[3] + 10  # one sequence that is not standardized is enough
+    params = dict(FAST, conv_channels=(3,))
+    for data in (raw, Z):
+        auto = Estimator(**params, normalize="auto").fit(data, y)
+        assert auto.normalize_ == "both"
+        np.testing.assert_array_equal(
+            outputs(auto, data), outputs(Estimator(**params, normalize="both").fit(data, y), data)
+        )
+    module = auto.net_.module_  # each sequence, then itself standardized: twice the features
+    assert module.lstms[0][0].input_size == 4 and module.convs[0][0][1].in_channels == 4
+    # The choice is the first fit's: a warm start or partial_fit on other data keeps it.
+    auto.set_params(warm_start=True, max_epochs=1).fit(standardized(X), y)
+    assert auto.normalize_ == "both"
+    partial = Estimator(**params, normalize="auto").partial_fit(standardized(X), y, **(
+        {"classes": np.unique(y)} if hasattr(Estimator, "predict_proba") else {}))
+    partial.partial_fit(raw, y)
+    assert partial.normalize_ is None
+
+
+def test_auto_normalization_reads_data_on_disk_a_block_at_a_time(Estimator, tmp_path, data):
+    X, y = data
+    Z = np.stack(standardized(X))
+    on_disk = np.lib.format.open_memmap(tmp_path / "z.npy", "w+", np.float32, Z.shape)
+    on_disk[:] = Z
+    on_disk.flush()
+    est = Estimator(**FAST, normalize="auto")
+    assert est.fit(np.load(tmp_path / "z.npy", mmap_mode="r"), y).normalize_ is None
+    # Blocks of a few sequences see what one block sees.
+    for data, expected in ((Z, True), (X * 3 + 1, False), (Z + np.linspace(0, 1, len(Z))[:, None, None], False)):
+        seqs = sklstm._data.check_sequences(est, data, reset=False)[1]
+        assert sklstm._data.already_standardized(seqs, block_values=100) is expected
+        assert sklstm._data.already_standardized(seqs) is expected
 
 
 def test_padding_values_are_ignored(Estimator, ragged_data):

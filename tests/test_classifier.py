@@ -41,7 +41,7 @@ def test_seed_design_lstm64_softmax_adam(seq3d):
     clf = LSTMSequenceClassifier(
         hidden_size=64, bidirectional=False, pooling="last", optimizer="adam",
         max_epochs=30, random_state=0, conv_channels=None,
-        lr_schedule="constant",
+        lr_schedule="constant", normalize=None,
     ).fit(X, y)
     assert lstm_layers(clf) == [(64, False)]
     assert len(clf.net_.module_.convs) == 0
@@ -54,7 +54,7 @@ def test_seed_design_stacked_lstm_with_dropout(seq3d):
     clf = LSTMSequenceClassifier(
         hidden_size=(128, 64), bidirectional=False, dropout=0.2, batch_size=32,
         pooling="last", max_epochs=30, random_state=0, conv_channels=None,
-        lr_schedule="constant",
+        lr_schedule="constant", normalize=None,
     ).fit(X, y)
     assert lstm_layers(clf) == [(128, False), (64, False)]
     assert clf.net_.module_.dropout.p == 0.2
@@ -68,7 +68,7 @@ def test_seed_design_bilstm_rmsprop_validation_split(seq3d):
     clf = LSTMSequenceClassifier(
         hidden_size=(64, 32), bidirectional=True, optimizer="rmsprop",
         validation_fraction=0.2, pooling="last", max_epochs=30, random_state=0,
-        conv_channels=None, lr_schedule="constant",
+        conv_channels=None, lr_schedule="constant", normalize=None,
     ).fit(X, y)
     assert lstm_layers(clf) == [(64, True), (32, True)]
     assert isinstance(clf.net_.optimizer_, torch.optim.RMSprop)

@@ -309,6 +309,10 @@ def test_tampered_fitted_attributes_are_refused(tmp_path, classifiers):
         (lambda s, a: s.__setitem__("n_features_in_", 3), "weight"),
         (lambda s, a: s.__setitem__("n_iter_", 7), "history"),
         (lambda s, a: s.__setitem__("_layout", "other"), "_layout"),
+        # normalize="auto" chose "both" on this data: the weights read twice the features.
+        (lambda s, a: s.__setitem__("normalize_", "per_sequence"), "normalize_"),
+        (lambda s, a: s.__setitem__("normalize_", ["both"]), "normalize_"),
+        (lambda s, a: s.__setitem__("normalize_", None), "weight"),
         (lambda s, a: s.pop("_dtype"), "part of its fitted attributes"),
     ]:
         s, a = json.loads(json.dumps(state)), dict(arrays)

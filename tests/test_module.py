@@ -244,7 +244,7 @@ def test_a_feature_constant_within_a_sequence_becomes_zeros(dtype):
 
 def test_normalizing_network_reads_level_and_scale_only_through_their_statistics():
     net = LSTMNet(2, 3, hidden_sizes=(5,), bidirectional=True, conv_channels=(4,),
-                  normalize=True, dtype=torch.float64).eval()
+                  normalize="per_sequence", dtype=torch.float64).eval()
     gen = torch.Generator().manual_seed(1)
     x = torch.randn(4, 9, 2, dtype=torch.float64, generator=gen)
     scale = torch.rand(4, 1, 2, dtype=torch.float64, generator=gen) * 100 + 0.01

@@ -38,7 +38,9 @@ def test_onnx_probabilities_match_predict_proba(seq3d, tmp_path, bidirectional, 
         np.testing.assert_allclose(run_onnx(path, X_new), clf.predict_proba(X_new), rtol=0, atol=1e-5)
 
 
-@pytest.mark.parametrize("normalize, lstm_stride", [(None, 1), ("per_sequence", 1), (None, 5)])
+@pytest.mark.parametrize(
+    "normalize, lstm_stride", [(None, 1), ("per_sequence", 1), ("both", 1), (None, 5)]
+)
 def test_onnx_with_the_convolutional_block(seq3d, tmp_path, normalize, lstm_stride):
     X, y = seq3d
     X = X.astype(np.float32)

@@ -46,6 +46,7 @@ def assert_same_classifier(loaded, clf, X):
         dict(conv_channels=(6, 4)),  # batch norm's running statistics too
         dict(optimizer=torch.optim.LBFGS, conv_channels=None),  # its curvature history
         dict(normalize="per_sequence"),
+        dict(normalize="both"),
         dict(lstm_stride=4),
         dict(autocast="bfloat16"),
     ],
@@ -235,6 +236,7 @@ def test_files_written_by_the_earlier_loader_still_load():
     # They predate per-sequence normalization: their models read raw inputs,
     # whatever the regressor's default is now.
     assert clf.normalize is None and pipe[-1].normalize is None
+    assert clf.normalize_ is None and pipe[-1].normalize_ is None
     # and the LSTM's stride: every step.
     assert clf.lstm_stride == 1 == pipe[-1].lstm_stride
     np.testing.assert_allclose(pipe.predict(expected["X"][:, :, 0]), expected["prediction"], rtol=1e-6)
