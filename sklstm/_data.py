@@ -246,12 +246,40 @@ class BatchIterator:
                     yield loaded, local[start : start + size]
         elif self.shuffle:
             order = torch.randperm(n, generator=self.generator).numpy()
+            if self.dataset.offsets is not None and n > _POOL_BATCHES * size:
+                order = _similar_lengths(order, self.dataset._own_lengths(), size, self.generator)
             for start in range(0, n, size):
                 yield self.dataset, order[start : start + size]
         else:
             for start in range(0, n, size):
                 yield self.dataset, slice(start, start + size)
 
+
+def _similar_lengths(order, lengths, size, generator):
+    """Shuffled ``order`` regrouped so that each batch holds sequences of similar lengths.
+
+    A ragged batch pads to its longest sequence, and the LSTM runs through
+    the padding: each run of ``_POOL_BATCHES`` batches of ``order`` is
+    sorted by its sequences' lengths, each jittered by up to 25% so that
+    the batches still mix from one epoch to the next, then the batches are
+    shuffled. Draws from ``generator``, as the order does.
+    """
+    jitter = 0.75 + 0.5 * torch.rand(len(order), generator=generator, dtype=torch.float64).numpy()
+    key = lengths[order] * jitter
+    pool = _POOL_BATCHES * size
+    order = np.concatenate([
+        order[start : start + pool][np.argsort(key[start : start + pool], kind="stable")]
+        for start in range(0, len(order), pool)
+    ])
+    batches = torch.randperm(-(-len(order) // size), generator=generator).numpy()
+    return np.concatenate([order[b * size : (b + 1) * size] for b in batches])
+
+
+# Sorting runs of 8 batches pads PLAID's batches (100 to 1344 steps) to
+# about 0.6 of the steps that random batches pad to. Smaller training sets
+# keep random batches: sorted, theirs would hold about the same sequences
+# every epoch (PickupGestureWiimoteZ, 2 batches: 0.747 against 0.793).
+_POOL_BATCHES = 8
 
 DATA_FORMATS = ("channels_last", "channels_first")
 

@@ -107,3 +107,43 @@ def test_large_finite_values_whose_sum_overflows_are_accepted():
     X = np.full((4, 5, 2), 3e38, dtype=np.float32)  # the float32 sum is inf
     _, data = check_sequences(LSTMSequenceClassifier(), X, reset=True)
     np.testing.assert_array_equal(data.values, X)
+
+
+def _epoch(data, batch_size, seed):
+    batches = sklstm._data.BatchIterator(
+        data, batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed)
+    )
+    return [indices for _, indices in batches._batches()]
+
+
+def test_ragged_batches_of_a_large_set_hold_similar_lengths():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(5, 400, size=600)
+    seqs = [np.zeros((n, 1), np.float32) for n in lengths]
+    data = check_sequences(LSTMSequenceClassifier(), seqs, reset=True)[1]
+    epochs = [_epoch(data, 32, seed) for seed in range(3)]
+    for epoch in epochs:
+        every = np.concatenate(epoch)
+        np.testing.assert_array_equal(np.sort(every), np.arange(600))  # each once
+        assert [len(b) for b in epoch].count(32) == len(epoch) - 1  # one partial batch
+    padded = np.mean([sum(lengths[b].max() for b in epoch) for epoch in epochs])
+    shuffled = np.mean([
+        sum(lengths[p[s : s + 32]].max() for s in range(0, 600, 32))
+        for p in (rng.permutation(600) for _ in range(20))
+    ])
+    assert padded < 0.75 * shuffled  # about 0.6 measured
+    # The batches still mix: no two epochs batch the same sequences together.
+    together = [{frozenset(b) for b in epoch} for epoch in epochs]
+    assert not together[0] & together[1] and not together[1] & together[2]
+    # The same generator state, the same batches (what data-parallel ranks rely on).
+    assert all(np.array_equal(a, b) for a, b in zip(_epoch(data, 32, 1), epochs[1]))
+
+
+def test_ragged_batches_of_a_small_set_stay_random():
+    # Sorted, a set of a few batches would batch about the same sequences
+    # every epoch; its order is the generator's permutation, as for equal lengths.
+    rng = np.random.default_rng(1)
+    seqs = [np.zeros((n, 1), np.float32) for n in rng.integers(5, 400, size=100)]
+    data = check_sequences(LSTMSequenceClassifier(), seqs, reset=True)[1]
+    expected = torch.randperm(100, generator=torch.Generator().manual_seed(4)).numpy()
+    np.testing.assert_array_equal(np.concatenate(_epoch(data, 32, 4)), expected)
