@@ -41,7 +41,7 @@ from ._distributed import (
     reporting_failures,
     shared_seed,
 )
-from ._module import POOLINGS, LSTMNet
+from ._module import NORMALIZE, POOLINGS, LSTMNet
 from ._optimizers import OPTIMIZERS
 
 # max_epochs="auto": AUTO_STEPS optimizer steps up to AUTO_BATCHES batches
@@ -78,7 +78,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         "pooling": [StrOptions(set(POOLINGS))],
         "conv_channels": [tuple, list, None],
         "data_format": [StrOptions(set(DATA_FORMATS))],
-        "normalize": [StrOptions({"per_sequence", "both", "auto"}), None],
+        "normalize": [StrOptions({*NORMALIZE[1:], "auto"}), None],
         "lstm_stride": [Interval(Integral, 1, None, closed="left")],
         "optimizer": [StrOptions(set(OPTIMIZERS)), type],
         "lr": [Interval(Real, 0, None, closed="neither")],

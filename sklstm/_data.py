@@ -174,11 +174,9 @@ def already_standardized(data, block_values=2**18):
     block = max(1, block_values // max(1, data.longest * data.n_features))
     for start in range(0, len(data), block):
         X, _ = data.batch(slice(start, start + block))
-        x, lengths = X["x"].double(), X["lengths"]
+        x, lengths = X["x"].double(), X["lengths"]  # padding is zeros: it adds nothing
         if lengths is None:
             lengths = torch.full((x.shape[0],), x.shape[1])
-        keep = (torch.arange(x.shape[1]) < lengths[:, None])[:, :, None]
-        x = x * keep  # padding is zeros already, unless the batch has none
         steps = lengths.double()[:, None]
         sums, sums_sq = x.sum(dim=1), x.square().sum(dim=1)
         total, total_sq, count = total + sums.sum(0), total_sq + sums_sq.sum(0), count + steps.sum()

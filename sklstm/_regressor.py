@@ -74,9 +74,8 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         mean within 0.01 of 0 and standard deviation 0.85-1.05, as in the
         UCR archive), or each feature over all sequences (mean within 0.05
         of 0, standard deviation 0.9-1.1, as ``SequenceScaler`` leaves it).
-        None: the
-        inputs as given (scale features of different ranges beforehand,
-        e.g. with ``SequenceScaler``). Measured in docs/accuracy.md and
+        None: the inputs as given (scale features of different ranges
+        beforehand, e.g. with ``SequenceScaler``). Measured in docs/accuracy.md and
         docs/regression.md: standardizing lifts series whose level hides
         their shape (PLAID, Tecator), and costs sequences whose levels
         carry the class (JapaneseVowels loses 0.08 to ``"per_sequence"``,
@@ -215,8 +214,8 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
     kernel) and the pooling ignores the padding, so a sequence gets the same
     prediction whatever it is batched with; in training sets of more than 8
     batches, each training batch holds sequences of similar lengths (about
-    0.6 of the padding of random batches on PLAID). The number of time steps may
-    differ between ``fit`` and ``predict`` for 3D and list input. With
+    0.6 of the padding of random batches on PLAID). The number of time
+    steps may differ between ``fit`` and ``predict`` for 3D and list input. With
     ``data_format="channels_first"``, 3D arrays are ``(n_samples,
     n_features, n_timesteps)`` and sequences ``(n_features, n_timesteps_i)``
     (aeon's and sktime's layout); sktime's nested and pd-multiindex
