@@ -28,7 +28,7 @@ from skorch.callbacks import (
 )
 from skorch.helper import predefined_split
 
-from ._callbacks import Converged, CosineLR
+from ._callbacks import Converged, CosineLR, SignalProbe
 from ._cpu import flush_denormal, share_threads
 from ._data import DATA_FORMATS, BatchIterator, already_standardized, check_sequences
 from ._distributed import (
@@ -50,6 +50,21 @@ from ._optimizers import OPTIMIZERS
 # 100 of them (docs/accuracy.md).
 AUTO_STEPS = 2000
 AUTO_BATCHES = 20
+
+# early_stopping="auto" (the regressor's default): a first fit holds out
+# AUTO_VALIDATION of the data (at least AUTO_MIN_VALIDATION sequences, else
+# it is skipped), starts from the training mean and stops once the
+# validation loss has not improved for AUTO_PATIENCE of the epoch budget,
+# keeping its best epoch: noisy targets stop within a few epochs, near the
+# mean. When, from AUTO_PROBE of the budget on, the validation loss is at
+# most AUTO_SIGNAL of the mean's and still falling, the data holds a signal
+# that is worth all of it, and a second fit trains on all the data for the
+# whole budget (docs/regression.md).
+AUTO_VALIDATION = 0.2
+AUTO_MIN_VALIDATION = 10
+AUTO_PATIENCE = 0.1
+AUTO_PROBE = 0.05
+AUTO_SIGNAL = 0.5
 
 # predict_batch_size="auto": batches of about this many time steps (sequences
 # times the longest length), at most PREDICT_MAX_BATCH sequences, and never
@@ -184,20 +199,58 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             rng = np.random.RandomState(shared_seed(group, rng.randint(np.iinfo(np.int32).max)))
         if not continue_training:
             self.normalize_ = self._resolve_normalize(data)
-        train, valid = (data, None) if incremental else self._split(data, rng)
-        net = self._build_net(
-            data.n_features, data.values.dtype, hidden_sizes, valid,
-            max_epochs=self._epochs(len(train)), schedule=not incremental,
-            verbose=self.verbose if group is None or group.rank == 0 else 0,
-        )
+        auto = self.early_stopping == "auto"  # validation_fraction is the first fit's
+        train, valid = self._split(data, rng, None if incremental or auto else self.validation_fraction)
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        with reporting_failures(group):
-            self._train(net, train, seed, continue_training, incremental, group)
+        net = None
+        if auto and self._probes(len(data), continue_training, incremental):
+            # After the draws of the fit on all the data, which is then the
+            # one early_stopping=False makes.
+            net = self._probe(data, rng, hidden_sizes, group)
+        if net is None:
+            net = self._build_net(
+                data.n_features, data.values.dtype, hidden_sizes, valid,
+                max_epochs=self._epochs(len(train)), schedule=not incremental,
+                verbose=self.verbose if group is None or group.rank == 0 else 0,
+            )
+            with reporting_failures(group):
+                self._train(net, train, seed, continue_training, incremental, group)
         self._layout, self._dtype = layout, np.dtype(self.dtype)
         self.net_ = net
         self.history_ = net.history
         self.n_iter_ = len(net.history)
         return self
+
+    def _probes(self, n_samples, continue_training, incremental):
+        """Whether ``early_stopping="auto"`` starts with an early-stopped fit."""
+        fraction = self.validation_fraction or AUTO_VALIDATION
+        return (
+            not (continue_training or incremental)
+            and math.ceil(fraction * n_samples) >= AUTO_MIN_VALIDATION
+        )
+
+    def _probe(self, data, rng, hidden_sizes, group):
+        """The first fit of ``early_stopping="auto"``; None when a refit on all is due.
+
+        It holds out ``validation_fraction`` (a fifth by default), starts
+        from an output layer of zeros (the training mean), and stops once
+        the validation loss has not improved for a tenth of the epoch
+        budget, keeping its best epoch; ``SignalProbe`` ends it sooner when
+        the data holds a signal worth training on all of it.
+        """
+        train, valid = self._split(data, rng, self.validation_fraction or AUTO_VALIDATION)
+        epochs = self._epochs(len(train))
+        patience = max(1, math.ceil(AUTO_PATIENCE * epochs))
+        net = self._build_net(
+            data.n_features, data.values.dtype, hidden_sizes, valid, max_epochs=epochs,
+            schedule=True, verbose=self.verbose if group is None or group.rank == 0 else 0,
+            patience=patience,
+            probe=SignalProbe(valid, math.ceil(AUTO_PROBE * epochs), ratio=AUTO_SIGNAL),
+        )
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        with reporting_failures(group):
+            self._train(net, train, seed, False, False, group)
+        return None if dict(net.callbacks_)["signal_probe"].refit_ else net
 
     def _training_data(self, X, y, sample_weight, continue_training, classes):
         """Return ``(layout, Sequences)``: validated sequences with targets and weights."""
@@ -368,7 +421,8 @@ class BaseLSTMSequence(BaseEstimator, ABC):
                 "lr_schedule='cosine' over the learning rate. Set "
                 "lr_schedule='constant' to use your own schedule."
             )
-        if self.early_stopping and self.validation_fraction is None:
+        explicit = self.early_stopping and not isinstance(self.early_stopping, str)
+        if explicit and self.validation_fraction is None:
             raise ValueError(
                 "early_stopping=True watches the validation loss, so it needs a "
                 "validation split: set validation_fraction (e.g. 0.1)."
@@ -381,15 +435,15 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             return self.normalize
         return None if already_standardized(data) else "both"
 
-    def _split(self, data, rng):
-        """Split off the validation set (stratified for classifiers), as views."""
-        if self.validation_fraction is None:
+    def _split(self, data, rng, fraction):
+        """Split off a validation set of ``fraction`` (stratified for classifiers), as views."""
+        if fraction is None:
             return data, None
         stratified = is_classifier(self)
         try:
             train, valid = train_test_split(
                 np.arange(len(data)),
-                test_size=self.validation_fraction,
+                test_size=fraction,
                 stratify=data.y if stratified else None,
                 random_state=rng,
             )
@@ -397,7 +451,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             kind = "stratified validation set" if stratified else "validation set"
             fix = "more samples per class" if stratified else "more samples"
             raise ValueError(
-                f"validation_fraction={self.validation_fraction} cannot hold out a "
+                f"validation_fraction={fraction} cannot hold out a "
                 f"{kind}: {exc} Use {fix}, another validation_fraction, or "
                 "validation_fraction=None."
             ) from None
@@ -435,7 +489,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
 
     def _build_net(
         self, n_features, dtype, hidden_sizes, valid, device=None, max_epochs=1,
-        schedule=False, verbose=None,
+        schedule=False, verbose=None, patience=None, probe=None,
     ):
         device = self._resolve_device() if device is None else device
         verbose = self.verbose if verbose is None else verbose
@@ -461,7 +515,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             iterator_train__shuffle=True,
             iterator_valid=BatchIterator,
             train_split=None if valid is None else predefined_split(valid),
-            callbacks=self._net_callbacks(valid is not None, schedule, verbose),
+            callbacks=self._net_callbacks(valid is not None, schedule, verbose, patience, probe),
             predict_nonlinearity=None,
             verbose=int(verbose > 0),
             device=device,
@@ -557,14 +611,14 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         self.net_ = net
         self.history_ = net.history
 
-    def _net_callbacks(self, has_validation, schedule, verbose):
-        callbacks = []
+    def _net_callbacks(self, has_validation, schedule, verbose, patience=None, probe=None):
+        callbacks = [] if probe is None else [("signal_probe", probe)]
         if schedule and self.lr_schedule == "cosine":
             callbacks.append(("lr_schedule", CosineLR()))
         if self.gradient_clip is not None:
             callbacks.append(("gradient_clip", GradientNormClipping(self.gradient_clip)))
         if self.early_stopping and has_validation:
-            stopper = EarlyStopping(patience=self.n_iter_no_change, load_best=True)
+            stopper = EarlyStopping(patience=patience or self.n_iter_no_change, load_best=True)
             callbacks.append(("early_stopping", stopper))
         elif schedule and self.tol is not None:
             callbacks.append(("converged", Converged(self.tol, self.n_iter_no_change)))
@@ -664,5 +718,7 @@ def _cpu_settings(enabled):
 def _stopped_early(net):
     """Whether skorch's EarlyStopping, or convergence, ended the training loop."""
     callbacks = dict(net.callbacks_)
+    if getattr(callbacks.get("signal_probe"), "refit_", False):
+        return True
     stopper = callbacks.get("early_stopping") or callbacks.get("converged")
     return stopper is not None and stopper.misses_ >= stopper.patience

@@ -2,7 +2,11 @@
 
 import math
 
+import numpy as np
+import torch
 from skorch.callbacks import Callback
+
+from ._data import Targets
 
 
 class ValidAccuracy(Callback):
@@ -120,4 +124,48 @@ class Converged(Callback):
         if tail:
             schedule.shorten(tail)
         else:
+            raise KeyboardInterrupt
+
+
+class SignalProbe(Callback):
+    """Run the first, early-stopped fit of ``early_stopping="auto"``.
+
+    The output layer starts at zeros: the network predicts the training
+    mean (standardized targets) until it learns otherwise, so that a fit
+    stopped within a few epochs stays near it. From epoch ``start`` on,
+    when the best validation loss so far is at most ``ratio`` times the
+    mean's (the loss of predicting zeros on ``valid``) and came in the
+    later half of the epochs so far (the model is still learning), training
+    stops with ``refit_`` set, and the estimator fits again on all the data.
+    """
+
+    def __init__(self, valid, start, ratio=0.5):
+        self.valid = valid
+        self.start = start
+        self.ratio = ratio
+
+    def on_train_begin(self, net, **kwargs):
+        self.refit_ = False
+        with torch.no_grad():
+            net.module_.head.weight.zero_()
+            net.module_.head.bias.zero_()
+            rows = np.arange(len(self.valid)) if self.valid.index is None else self.valid.index
+            y = torch.from_numpy(self.valid.y[rows])
+            weight = self.valid.weight
+            weight = None if weight is None else torch.from_numpy(weight[rows])
+            zeros = torch.zeros(y.shape, dtype=y.dtype, device=net.device)
+            self.baseline_ = float(net.get_loss(zeros, Targets(y, weight)))
+
+    def on_epoch_end(self, net, **kwargs):
+        losses = net.history[:, "valid_loss"]
+        if len(losses) < self.start:
+            return
+        best = min(range(len(losses)), key=losses.__getitem__)
+        if losses[best] <= self.ratio * self.baseline_ and 2 * (best + 1) > len(losses):
+            if net.verbose:
+                print(
+                    f"The validation loss is {losses[best] / self.baseline_:.3g} of the "
+                    "mean's and still falling: fitting again on all the data."
+                )
+            self.refit_ = True
             raise KeyboardInterrupt

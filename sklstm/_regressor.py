@@ -147,11 +147,24 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         disables clipping.
     validation_fraction : float or None, default=None
         Fraction of the training data held out (at random) to report
-        ``valid_loss`` in ``history_`` after each epoch.
-    early_stopping : bool, default=False
-        Stop when the validation loss has not improved for
-        ``n_iter_no_change`` epochs and restore the best weights. Needs
-        ``validation_fraction``.
+        ``valid_loss`` in ``history_`` after each epoch. With
+        ``early_stopping="auto"``, the first fit's split (None: 0.2).
+    early_stopping : bool or "auto", default="auto"
+        True: stop when the validation loss has not improved for
+        ``n_iter_no_change`` epochs and restore the best weights (needs
+        ``validation_fraction``). ``"auto"``: a first fit holds out
+        ``validation_fraction`` (a fifth by default), starts from an output
+        layer of zeros (predicting the training mean) and stops once the
+        validation loss has not improved for a tenth of the epoch budget,
+        keeping its best epoch: targets that are mostly noise stop within a
+        few epochs, near the mean, instead of learning the noise. When
+        instead the validation loss falls below half the mean's and keeps
+        falling, the data holds a signal worth all of it: the first fit ends
+        there and a second one trains on all the data (no split) for the
+        whole budget. ``history_`` holds ``valid_loss`` when the first fit
+        is the model. Skipped (as False) when the split would hold fewer
+        than 10 sequences, and by ``warm_start`` continuations and
+        ``partial_fit``. Measured in docs/regression.md.
     n_iter_no_change : int, default=10
         Patience of early stopping (in epochs) and of the convergence test
         of ``tol`` (in rounds).
@@ -260,6 +273,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
     _parameter_constraints = {
         **BaseLSTMSequence._parameter_constraints,
         "loss": [StrOptions(set(LOSSES))],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
     }
     _net_class = RegressorNet
 
@@ -287,7 +301,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         autocast=None,
         gradient_clip=1.0,
         validation_fraction=None,
-        early_stopping=False,
+        early_stopping="auto",
         n_iter_no_change=10,
         tol=None,
         device="cpu",

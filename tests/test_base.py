@@ -22,7 +22,9 @@ import sklstm
 import sklstm._base
 import sklstm._data
 
-FAST = dict(hidden_size=8, max_epochs=5, random_state=0)
+# The training mechanisms are tested on plain fits: the regressor's
+# early_stopping="auto" has its own tests in test_regressor.py.
+FAST = dict(hidden_size=8, max_epochs=5, random_state=0, early_stopping=False)
 
 
 @pytest.fixture
@@ -111,7 +113,7 @@ def test_per_sequence_normalization_makes_the_fit_indifferent_to_units(Estimator
     X, y = ragged_data
     moved = [x * np.array([30.0, 4.0]) + np.array([-500.0, 7.0]) for x in X]
     params = dict(hidden_size=4, conv_channels=(3,), max_epochs=30, batch_size=8,
-                  random_state=0, normalize="per_sequence", dtype="float64")
+                  random_state=0, normalize="per_sequence", dtype="float64", early_stopping=False)
     est = Estimator(**params).fit(X, y)
     moved_est = Estimator(**params).fit(moved, y)
     np.testing.assert_allclose(outputs(moved_est, moved), outputs(est, X), rtol=0, atol=2e-3)
@@ -383,7 +385,7 @@ def test_early_stopping_restores_the_best_weights(Estimator, data):
     assert losses[best - 1] == pytest.approx(min(losses), rel=1e-3)
     assert est.n_iter_ == best + 3 < 200
     # The restored model is the one after the best epoch, bit for bit.
-    at_best = Estimator(max_epochs=best, **params).fit(X, y)
+    at_best = Estimator(max_epochs=best, early_stopping=False, **params).fit(X, y)
     np.testing.assert_array_equal(outputs(est, X), outputs(at_best, X))
 
 
@@ -462,7 +464,10 @@ def test_auto_steps_grow_with_the_data_but_slower(Estimator):
 def test_auto_epochs_count_the_training_split(Estimator, data, monkeypatch):
     X, y = data  # 48 sequences, 36 for training after the split
     monkeypatch.setattr(sklstm._base, "AUTO_STEPS", 20)  # a short fit
-    est = Estimator(hidden_size=4, batch_size=12, max_epochs="auto", tol=None, random_state=0)
+    est = Estimator(
+        hidden_size=4, batch_size=12, max_epochs="auto", tol=None, random_state=0,
+        early_stopping=False,
+    )
     assert est.fit(X, y).n_iter_ == 5  # 4 batches per epoch
     assert est.set_params(validation_fraction=0.25).fit(X, y).n_iter_ == 7  # 3 batches
 

@@ -15,8 +15,10 @@ from sklstm import (
 
 # Shared parameters whose text differs on purpose, and why.
 DIFFERENT_ON_PURPOSE = {
-    # The classifier's split is stratified and reports an accuracy too.
+    # The classifier's split is stratified and reports an accuracy too; the
+    # regressor's also serves early_stopping="auto", which only it has.
     "validation_fraction",
+    "early_stopping",
 }
 
 

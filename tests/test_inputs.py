@@ -142,7 +142,7 @@ def test_layout_must_match_between_fit_and_predict(Estimator):
         (dict(weight_decay=-1e-4), "weight_decay"),
         (dict(max_epochs=0), "max_epochs"),
         (dict(gradient_clip=0.0), "gradient_clip"),
-        (dict(early_stopping="auto"), "early_stopping"),
+        (dict(early_stopping="yes"), "early_stopping"),
         (dict(n_iter_no_change=0), "n_iter_no_change"),
         (dict(random_state="seed"), "random_state"),
         (dict(verbose="loud"), "verbose"),
@@ -156,6 +156,12 @@ def test_invalid_parameters_name_what_is_allowed(Estimator, params, match):
     name = Estimator.__name__
     with pytest.raises(ValueError, match=f"'{match}' parameter of {name} must be"):
         Estimator(**params).fit(X3, targets(Estimator, Y))
+
+
+def test_early_stopping_auto_is_the_regressors_only():
+    # Its probe compares with the training mean, a regressor's baseline.
+    with pytest.raises(ValueError, match="'early_stopping' parameter of LSTMSequenceClassifier"):
+        LSTMSequenceClassifier(early_stopping="auto").fit(X3, Y)
 
 
 def test_invalid_class_weight_names_what_is_allowed():

@@ -1,5 +1,7 @@
 """LSTMSequenceRegressor: what it learns, its targets, losses and round trips."""
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -103,7 +105,7 @@ def test_robust_losses_resist_outliers_in_y(amplitudes):
     y_train[::10] += 50  # one target in ten is grossly wrong
     # The LSTM alone, whose capacity is too small to memorize the outliers:
     # what is compared is the losses' pull.
-    plain = dict(FAST, conv_channels=None, normalize=None)
+    plain = dict(FAST, conv_channels=None, normalize=None, early_stopping=False)
     scores = {
         loss: LSTMSequenceRegressor(**plain, loss=loss).fit(X[:200], y_train).score(X[200:], y[200:])
         for loss in ("squared_error", "absolute_error", "huber")
@@ -134,6 +136,80 @@ def test_early_stopping_on_a_random_validation_split(amplitudes):
     ).fit(X[:100], Y[:100, 0])
     assert reg.n_iter_ < 200
     assert "valid_loss" in reg.history_[-1] and "valid_acc" not in reg.history_[-1]
+
+
+AUTO = dict(hidden_size=8, conv_channels=None, max_epochs=200, random_state=0)
+
+
+def test_auto_early_stopping_stays_near_the_mean_on_noise(amplitudes):
+    # Targets unrelated to the sequences: a fit of the whole budget learns
+    # the noise; "auto" stops within a few epochs of predicting the mean.
+    X, _ = amplitudes
+    noise = np.random.default_rng(0).normal(5.0, 2.0, size=300)
+    auto = LSTMSequenceRegressor(**AUTO).fit(X[:200], noise[:200])
+    assert "valid_loss" in auto.history_[-1]  # the early-stopped first fit is the model
+    assert auto.n_iter_ < 100
+    full = LSTMSequenceRegressor(early_stopping=False, **AUTO).fit(X[:200], noise[:200])
+    assert "valid_loss" not in full.history_[-1] and full.n_iter_ == 200
+    spread = {name: est.predict(X[200:]).std() for name, est in [("auto", auto), ("full", full)]}
+    assert spread["auto"] < 0.7 * spread["full"]
+    rmse = {
+        name: np.sqrt(np.mean((est.predict(X[200:]) - noise[200:]) ** 2))
+        for name, est in [("auto", auto), ("full", full)]
+    }
+    assert rmse["auto"] < rmse["full"]
+    # The early-stopped model round-trips as any other.
+    restored = pickle.loads(pickle.dumps(auto))
+    np.testing.assert_array_equal(restored.predict(X[200:]), auto.predict(X[200:]))
+    assert restored.history_[-1, "valid_loss"] == auto.history_[-1, "valid_loss"]
+
+
+def test_auto_early_stopping_starts_from_the_mean():
+    # A learning rate too small to move the weights: the first fit predicts
+    # the training mean (its output layer starts at zeros), then stops.
+    X = np.random.default_rng(0).normal(size=(60, 10, 2))
+    y = np.random.default_rng(1).normal(3.0, 1.0, size=60)
+    reg = LSTMSequenceRegressor(**{**AUTO, "lr": 1e-30}).fit(X, y)
+    assert "valid_loss" in reg.history_[-1]
+    np.testing.assert_allclose(reg.predict(X), y.mean(), rtol=1e-6)
+
+
+def test_auto_early_stopping_refits_on_all_data_when_there_is_a_signal(amplitudes):
+    # A target the network learns well: the first fit ends once its
+    # validation loss is below half the mean's, and the model is the one
+    # early_stopping=False trains on all the data, bit for bit.
+    X, Y = amplitudes
+    params = dict(hidden_size=16, max_epochs=30, random_state=0)
+    auto = LSTMSequenceRegressor(**params).fit(X[:200], Y[:200, 0])
+    full = LSTMSequenceRegressor(early_stopping=False, **params).fit(X[:200], Y[:200, 0])
+    assert "valid_loss" not in auto.history_[-1] and auto.n_iter_ == 30
+    np.testing.assert_array_equal(auto.predict(X[200:]), full.predict(X[200:]))
+
+
+def test_auto_early_stopping_is_skipped_on_small_data_and_continuations(amplitudes):
+    X, Y = amplitudes
+    y = Y[:, 0]
+    params = dict(hidden_size=8, max_epochs=3, random_state=0)
+    # 45 sequences: a fifth is 9, too few to judge the validation loss by.
+    small = LSTMSequenceRegressor(**params).fit(X[:45], y[:45])
+    plain = LSTMSequenceRegressor(early_stopping=False, **params).fit(X[:45], y[:45])
+    np.testing.assert_array_equal(small.predict(X[200:]), plain.predict(X[200:]))
+    warm = LSTMSequenceRegressor(warm_start=True, **params).fit(X[:100], y[:100])
+    first = warm.n_iter_
+    warm.fit(X[:100], y[:100])
+    assert warm.n_iter_ == first + 3 and "valid_loss" not in warm.history_[-1]
+    reg = LSTMSequenceRegressor(**params).partial_fit(X[:100], y[:100])
+    assert reg.n_iter_ == 1
+
+
+def test_auto_early_stopping_uses_the_validation_fraction(amplitudes):
+    X, Y = amplitudes
+    noise = np.random.default_rng(0).normal(size=100)
+    reg = LSTMSequenceRegressor(validation_fraction=0.5, **AUTO).fit(X[:100], noise)
+    assert "valid_loss" in reg.history_[-1]  # the first fit: half to train, half to validate
+    batches = reg.history_[-1, "batches"]
+    assert sum(b.get("train_batch_size", 0) for b in batches) == 50
+    assert sum(b.get("valid_batch_size", 0) for b in batches) == 50
 
 
 def test_partial_fit_and_warm_start_keep_the_target_scale(amplitudes):
