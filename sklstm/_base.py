@@ -208,13 +208,10 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             # one early_stopping=False makes.
             net = self._probe(data, rng, hidden_sizes, group)
         if net is None:
-            net = self._build_net(
-                data.n_features, data.values.dtype, hidden_sizes, valid,
+            net = self._trained_net(
+                train, valid, seed, hidden_sizes, group, continue_training, incremental,
                 max_epochs=self._epochs(len(train)), schedule=not incremental,
-                verbose=self.verbose if group is None or group.rank == 0 else 0,
             )
-            with reporting_failures(group):
-                self._train(net, train, seed, continue_training, incremental, group)
         self._layout, self._dtype = layout, np.dtype(self.dtype)
         self.net_ = net
         self.history_ = net.history
@@ -240,17 +237,25 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         """
         train, valid = self._split(data, rng, self.validation_fraction or AUTO_VALIDATION)
         epochs = self._epochs(len(train))
-        patience = max(1, math.ceil(AUTO_PATIENCE * epochs))
-        net = self._build_net(
-            data.n_features, data.values.dtype, hidden_sizes, valid, max_epochs=epochs,
-            schedule=True, verbose=self.verbose if group is None or group.rank == 0 else 0,
-            patience=patience,
-            probe=SignalProbe(valid, math.ceil(AUTO_PROBE * epochs), ratio=AUTO_SIGNAL),
-        )
+        probe = SignalProbe(valid, math.ceil(AUTO_PROBE * epochs), ratio=AUTO_SIGNAL)
         seed = int(rng.randint(np.iinfo(np.int32).max))
+        net = self._trained_net(
+            train, valid, seed, hidden_sizes, group, False, False, max_epochs=epochs,
+            schedule=True, patience=max(1, math.ceil(AUTO_PATIENCE * epochs)), probe=probe,
+        )
+        return None if probe.refit_ else net
+
+    def _trained_net(
+        self, train, valid, seed, hidden_sizes, group, continue_training, incremental, **build
+    ):
+        """A new net for ``train`` (``_build_net``'s ``build`` options), trained by ``_train``."""
+        net = self._build_net(
+            train.n_features, train.values.dtype, hidden_sizes, valid,
+            verbose=self.verbose if group is None or group.rank == 0 else 0, **build,
+        )
         with reporting_failures(group):
-            self._train(net, train, seed, False, False, group)
-        return None if dict(net.callbacks_)["signal_probe"].refit_ else net
+            self._train(net, train, seed, continue_training, incremental, group)
+        return net
 
     def _training_data(self, X, y, sample_weight, continue_training, classes):
         """Return ``(layout, Sequences)``: validated sequences with targets and weights."""
