@@ -46,7 +46,8 @@ def test_fused_step_trains_the_same_model_as_the_default_step(seq3d, monkeypatch
     assert _fused(fused) and not _fused(plain)
     for a, b in zip(fused.net_.module_.parameters(), plain.net_.module_.parameters()):
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=0, atol=1e-9)
-    np.testing.assert_allclose(fused.predict_proba(X), plain.predict_proba(X), rtol=0, atol=1e-12)
+    # Parameters a 1e-9 apart give probabilities a few 1e-12 apart.
+    np.testing.assert_allclose(fused.predict_proba(X), plain.predict_proba(X), rtol=0, atol=1e-10)
 
 
 def test_optimizer_state_loaded_elsewhere_keeps_this_machines_step(seq3d, monkeypatch):
