@@ -59,12 +59,15 @@ AUTO_BATCHES = 20
 # mean. When, from AUTO_PROBE of the budget on, the validation loss is at
 # most AUTO_SIGNAL of the mean's and still falling, the data holds a signal
 # that is worth all of it, and a second fit trains on all the data for the
-# whole budget (docs/regression.md).
+# whole budget (docs/regression.md). Otherwise the first fit's model is the
+# average of its weights over the epochs up to AUTO_AVERAGE (at most the
+# patience) either side of its best one.
 AUTO_VALIDATION = 0.2
 AUTO_MIN_VALIDATION = 10
 AUTO_PATIENCE = 0.1
 AUTO_PROBE = 0.05
 AUTO_SIGNAL = 0.5
+AUTO_AVERAGE = 25
 
 # predict_batch_size="auto": batches of about this many time steps (sequences
 # times the longest length), at most PREDICT_MAX_BATCH sequences, and never
@@ -232,18 +235,28 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         It holds out ``validation_fraction`` (a fifth by default), starts
         from an output layer of zeros (the training mean), and stops once
         the validation loss has not improved for a tenth of the epoch
-        budget, keeping its best epoch; ``SignalProbe`` ends it sooner when
-        the data holds a signal worth training on all of it.
+        budget; its model averages the weights of the epochs around the
+        best one. ``SignalProbe`` ends it sooner when the data holds a
+        signal worth training on all of it.
         """
         train, valid = self._split(data, rng, self.validation_fraction or AUTO_VALIDATION)
         epochs = self._epochs(len(train))
-        probe = SignalProbe(valid, math.ceil(AUTO_PROBE * epochs), ratio=AUTO_SIGNAL)
+        patience = max(1, math.ceil(AUTO_PATIENCE * epochs))
+        probe = SignalProbe(
+            valid, math.ceil(AUTO_PROBE * epochs), ratio=AUTO_SIGNAL,
+            average=min(AUTO_AVERAGE, patience),
+        )
         seed = int(rng.randint(np.iinfo(np.int32).max))
         net = self._trained_net(
             train, valid, seed, hidden_sizes, group, False, False, max_epochs=epochs,
-            schedule=True, patience=max(1, math.ceil(AUTO_PATIENCE * epochs)), probe=probe,
+            schedule=True, patience=patience, probe=probe,
         )
-        return None if probe.refit_ else net
+        if probe.refit_:
+            return None
+        if probe.averaged_ is not None:  # None if interrupted within the first epoch
+            net.module_.load_state_dict(probe.averaged_)
+            probe.averaged_ = None  # the net keeps its callbacks; the module has the weights
+        return net
 
     def _trained_net(
         self, train, valid, seed, hidden_sizes, group, continue_training, incremental, **build
@@ -477,6 +490,9 @@ class BaseLSTMSequence(BaseEstimator, ABC):
     def _cuda_devices(device):
         return [torch.cuda.current_device()] if device == "cuda" else []
 
+    # max_epochs="auto" trains _auto_budget times AUTO_STEPS steps.
+    _auto_budget = 1
+
     def _epochs(self, n_train):
         """Return the number of epochs of a fit on ``n_train`` sequences.
 
@@ -486,11 +502,12 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         """
         if self.max_epochs != "auto":
             return self.max_epochs
+        steps = AUTO_STEPS * self._auto_budget
         batches = -(-n_train // self.batch_size)
         if batches <= AUTO_BATCHES:
-            return -(-AUTO_STEPS // batches)
+            return -(-steps // batches)
         # Whole epochs nearest the steps (a ceiling would add up to one).
-        return max(1, round(AUTO_STEPS * math.sqrt(batches / AUTO_BATCHES) / batches))
+        return max(1, round(steps * math.sqrt(batches / AUTO_BATCHES) / batches))
 
     def _build_net(
         self, n_features, dtype, hidden_sizes, valid, device=None, max_epochs=1,

@@ -1,5 +1,6 @@
 """The skorch callbacks sklstm adds to its nets."""
 
+import collections
 import math
 
 import numpy as np
@@ -137,15 +138,24 @@ class SignalProbe(Callback):
     mean's (the loss of predicting zeros on ``valid``) and came in the
     later half of the epochs so far (the model is still learning), training
     stops with ``refit_`` set, and the estimator fits again on all the data.
+
+    Otherwise the fit's model is the average of its weights over the epochs
+    up to ``average`` either side of the best one (``averaged_``, once
+    training has ended): the best epoch of a small validation split is
+    partly chance, and the average of its neighbours varies less. Only
+    those ``2 * average + 1`` epochs' weights are kept, on the CPU.
     """
 
-    def __init__(self, valid, start, ratio=0.5):
+    def __init__(self, valid, start, ratio=0.5, average=0):
         self.valid = valid
         self.start = start
         self.ratio = ratio
+        self.average = average
 
     def on_train_begin(self, net, **kwargs):
         self.refit_ = False
+        self.averaged_ = None
+        self.recent_ = collections.deque(maxlen=2 * self.average + 1)
         with torch.no_grad():
             net.module_.head.weight.zero_()
             net.module_.head.bias.zero_()
@@ -158,9 +168,14 @@ class SignalProbe(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         losses = net.history[:, "valid_loss"]
+        best = min(range(len(losses)), key=losses.__getitem__)
+        self.recent_.append(
+            {key: value.detach().to("cpu", copy=True) for key, value in net.module_.state_dict().items()}
+        )
+        if len(losses) - 1 == best + self.average:
+            self._average(best, len(losses) - 1)
         if len(losses) < self.start:
             return
-        best = min(range(len(losses)), key=losses.__getitem__)
         if losses[best] <= self.ratio * self.baseline_ and 2 * (best + 1) > len(losses):
             if net.verbose:
                 print(
@@ -169,3 +184,25 @@ class SignalProbe(Callback):
                 )
             self.refit_ = True
             raise KeyboardInterrupt
+
+    def on_train_end(self, net, **kwargs):
+        losses = net.history[:, "valid_loss"]
+        if losses and not self.refit_:
+            best = min(range(len(losses)), key=losses.__getitem__)
+            if len(losses) - 1 < best + self.average:  # ended within ``average`` of the best
+                self._average(best, len(losses) - 1)
+        self.recent_ = None
+
+    def _average(self, best, last):
+        """``averaged_``: the mean of the kept weights of epochs ``best - average`` to ``last``."""
+        # recent_ holds the weights of the epochs up to ``last``, the latest one.
+        epochs = last - max(0, best - self.average) + 1
+        states = list(self.recent_)[-epochs:]
+        self.averaged_ = {
+            key: (
+                torch.stack([state[key].double() for state in states]).mean(0).to(value.dtype)
+                if value.is_floating_point()
+                else states[best - last - 1][key]
+            )
+            for key, value in states[-1].items()
+        }

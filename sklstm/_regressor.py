@@ -123,11 +123,11 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         bounded memory.
     max_epochs : int or "auto", default="auto"
         Number of passes over the training data (fewer once the convergence
-        test of ``tol`` or early stopping ends the fit). ``"auto"``: 2000
-        optimizer steps up to 20 batches per epoch (small training sets
-        need many passes: 36 sequences of batch 32 get 1000 epochs), then
-        steps that grow as the square root of the data (100 epochs of 640
-        sequences, 25 of 10,000, 11 of 50,000).
+        test of ``tol`` or early stopping ends the fit). ``"auto"``: 4000
+        optimizer steps up to 20 batches per epoch, twice the classifier's
+        budget (small training sets need many passes: 36 sequences of batch
+        32 get 2000 epochs), then steps that grow as the square root of the
+        data (200 epochs of 640 sequences, 51 of 10,000, 23 of 50,000).
     dtype : {"float32", "float64"}, default="float32"
         Floating-point type of the weights and computations. float64 is
         slower but rounds far less, e.g. for inputs of a large dynamic range.
@@ -155,9 +155,11 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         ``validation_fraction``). ``"auto"``: a first fit holds out
         ``validation_fraction`` (a fifth by default), starts from an output
         layer of zeros (predicting the training mean) and stops once the
-        validation loss has not improved for a tenth of the epoch budget,
-        keeping its best epoch: targets that are mostly noise stop within a
-        few epochs, near the mean, instead of learning the noise. When
+        validation loss has not improved for a tenth of the epoch budget;
+        its weights are then the average of those of the epochs up to 25
+        (at most that patience) either side of the best one: targets that
+        are mostly noise stop within a few epochs, near the mean, instead
+        of learning the noise. When
         instead the validation loss falls below half the mean's and keeps
         falling, the data holds a signal worth all of it: the first fit ends
         there and a second one trains on all the data (no split) for the
@@ -276,6 +278,10 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         "early_stopping": ["boolean", StrOptions({"auto"})],
     }
     _net_class = RegressorNet
+    # The squared error of standardized targets falls in smaller steps than
+    # a classifier's cross-entropy: twice the classifier's steps
+    # (docs/regression.md#the-training-budget).
+    _auto_budget = 2
 
     def __init__(
         self,

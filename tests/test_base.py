@@ -441,13 +441,16 @@ def test_cosine_schedule_anneals_the_lr_to_zero_step_by_step(Estimator, data):
     assert not np.allclose(outputs(constant, X), outputs(est, X))
 
 
-@pytest.mark.parametrize("n_train, batch_size, epochs", [
-    (36, 32, 1000), (40, 16, 667), (270, 32, 223), (640, 32, 100),
-    (10_000, 32, 25), (50_000, 32, 11), (64_001, 32, 10),
+@pytest.mark.parametrize("n_train, batch_size, epochs, regressor_epochs", [
+    (36, 32, 1000, 2000), (40, 16, 667, 1334), (270, 32, 223, 445), (640, 32, 100, 200),
+    (10_000, 32, 25, 51), (50_000, 32, 11, 23), (64_001, 32, 10, 20),
 ])
 def test_auto_epochs_give_2000_steps_then_steps_growing_as_a_square_root(
-    Estimator, n_train, batch_size, epochs
+    Estimator, n_train, batch_size, epochs, regressor_epochs
 ):
+    # The regressor's budget is twice the classifier's: 4000 steps.
+    if Estimator.__name__ == "LSTMSequenceRegressor":
+        epochs = regressor_epochs
     assert Estimator(batch_size=batch_size, max_epochs="auto")._epochs(n_train) == epochs
     assert Estimator(max_epochs=7)._epochs(n_train) == 7
 
@@ -456,7 +459,8 @@ def test_auto_steps_grow_with_the_data_but_slower(Estimator):
     clf = Estimator(max_epochs="auto")
     sizes = [32 * 2**k for k in range(16)]  # 1 to 32,768 batches
     steps = [clf._epochs(n) * (n // 32) for n in sizes]
-    assert steps[:5] == [2000] * 5 and all(2000 <= s for s in steps)
+    first = {"LSTMSequenceClassifier": 2000, "LSTMSequenceRegressor": 4000}[Estimator.__name__]
+    assert steps[:5] == [first] * 5 and all(first <= s for s in steps)
     for smaller, larger in zip(steps[5:], steps[6:]):
         assert smaller < larger <= 1.43 * smaller  # twice the data, about sqrt(2)x the steps
 
@@ -468,8 +472,9 @@ def test_auto_epochs_count_the_training_split(Estimator, data, monkeypatch):
         hidden_size=4, batch_size=12, max_epochs="auto", tol=None, random_state=0,
         early_stopping=False,
     )
-    assert est.fit(X, y).n_iter_ == 5  # 4 batches per epoch
-    assert est.set_params(validation_fraction=0.25).fit(X, y).n_iter_ == 7  # 3 batches
+    steps = 20 * est._auto_budget  # the regressor's budget is twice the classifier's
+    assert est.fit(X, y).n_iter_ == -(-steps // 4)  # 4 batches per epoch
+    assert est.set_params(validation_fraction=0.25).fit(X, y).n_iter_ == -(-steps // 3)
 
 
 def test_verbose_levels(Estimator, data, capsys):

@@ -16,9 +16,11 @@ from sklstm import (
 # Shared parameters whose text differs on purpose, and why.
 DIFFERENT_ON_PURPOSE = {
     # The classifier's split is stratified and reports an accuracy too; the
-    # regressor's also serves early_stopping="auto", which only it has.
+    # regressor's also serves early_stopping="auto", which only it has; its
+    # "auto" epoch budget is twice the classifier's.
     "validation_fraction",
     "early_stopping",
+    "max_epochs",
 }
 
 

@@ -1,5 +1,6 @@
 """LSTMSequenceRegressor: what it learns, its targets, losses and round trips."""
 
+import collections
 import pickle
 
 import numpy as np
@@ -8,6 +9,8 @@ import torch
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
+from skorch.callbacks import Callback
+from skorch.history import History
 
 import sklstm
 from sklstm import LSTMSequenceRegressor, SequenceScaler
@@ -162,6 +165,57 @@ def test_auto_early_stopping_stays_near_the_mean_on_noise(amplitudes):
     restored = pickle.loads(pickle.dumps(auto))
     np.testing.assert_array_equal(restored.predict(X[200:]), auto.predict(X[200:]))
     assert restored.history_[-1, "valid_loss"] == auto.history_[-1, "valid_loss"]
+
+
+class RecordWeights(Callback):
+    def on_train_begin(self, net, **kwargs):
+        self.weights_ = []
+
+    def on_epoch_end(self, net, **kwargs):
+        self.weights_.append({k: v.clone() for k, v in net.module_.state_dict().items()})
+
+
+def test_auto_early_stopping_averages_the_epochs_around_the_best(amplitudes):
+    # The kept first fit's weights are the mean of those of the epochs up
+    # to 25 either side of its best (the patience, a tenth of 300, is 30).
+    X, _ = amplitudes
+    noise = np.random.default_rng(0).normal(5.0, 2.0, size=200)
+    params = dict(AUTO, max_epochs=300, callbacks=[RecordWeights()])
+    reg = LSTMSequenceRegressor(**params).fit(X[:200], noise)
+    assert "valid_loss" in reg.history_[-1]
+    best = int(np.argmin(reg.history_[:, "valid_loss"]))
+    assert reg.n_iter_ == best + 31
+    weights = reg.net_.callbacks_[-1][1].weights_[max(0, best - 25): best + 26]
+    for key, value in reg.net_.module_.state_dict().items():
+        if value.is_floating_point():
+            expected = torch.stack([w[key] for w in weights]).double().mean(0).float()
+            torch.testing.assert_close(value, expected, rtol=1e-6, atol=1e-7)
+    head = reg.net_.module_.head.weight
+    assert not torch.allclose(head, weights[min(best, 25)]["head.weight"])  # not the best alone
+
+
+def test_signal_probe_averages_up_to_the_last_epoch():
+    # Training that ends within ``average`` epochs of the best averages the
+    # epochs from best - average to the last; one that goes on past
+    # best + average keeps that window's average.
+    from sklstm._callbacks import SignalProbe
+
+    class Net:
+        verbose = 0
+        module_ = torch.nn.Linear(1, 1, bias=False)
+
+    for losses, average, expected in [([5, 4, 3, 2, 1], 2, 3.0), ([3, 1, 2, 4, 5, 6], 2, 1.5)]:
+        probe, net = SignalProbe(valid=None, start=0, average=average), Net()
+        probe.refit_, probe.baseline_ = False, 0.0
+        probe.recent_ = collections.deque(maxlen=2 * average + 1)
+        net.history = History()
+        for epoch, loss in enumerate(losses):
+            net.history.new_epoch()
+            net.history.record("valid_loss", loss)
+            net.module_.weight.data.fill_(epoch)
+            probe.on_epoch_end(net)
+        probe.on_train_end(net)
+        assert probe.averaged_["weight"].item() == expected
 
 
 def test_auto_early_stopping_starts_from_the_mean():
