@@ -186,7 +186,10 @@ class SignalProbe(Callback):
             raise KeyboardInterrupt
 
     def on_train_end(self, net, **kwargs):
-        losses = net.history[:, "valid_loss"]
+        try:
+            losses = net.history[:, "valid_loss"]
+        except KeyError:  # interrupted within the first epoch
+            losses = []
         if losses and not self.refit_:
             best = min(range(len(losses)), key=losses.__getitem__)
             if len(losses) - 1 < best + self.average:  # ended within ``average`` of the best

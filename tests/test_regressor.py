@@ -194,6 +194,22 @@ def test_auto_early_stopping_averages_the_epochs_around_the_best(amplitudes):
     assert not torch.allclose(head, weights[min(best, 25)]["head.weight"])  # not the best alone
 
 
+class InterruptFirstBatch(Callback):
+    def on_batch_end(self, net, **kwargs):
+        raise KeyboardInterrupt
+
+
+def test_auto_early_stopping_interrupted_in_its_first_epoch_keeps_the_weights(amplitudes):
+    # No epoch ended, so no validation loss: nothing to average, and the
+    # interruption is not masked by an error.
+    X, Y = amplitudes
+    reg = LSTMSequenceRegressor(**dict(AUTO, callbacks=[InterruptFirstBatch()]))
+    with pytest.warns(UserWarning, match="interrupted"):
+        reg.fit(X[:100], Y[:100, 0])
+    assert reg.n_iter_ == 1 and "valid_loss" not in reg.history_[-1]
+    assert np.isfinite(reg.predict(X[100:])).all()
+
+
 def test_signal_probe_averages_up_to_the_last_epoch():
     # Training that ends within ``average`` epochs of the best averages the
     # epochs from best - average to the last; one that goes on past
