@@ -490,24 +490,26 @@ class BaseLSTMSequence(BaseEstimator, ABC):
     def _cuda_devices(device):
         return [torch.cuda.current_device()] if device == "cuda" else []
 
-    # max_epochs="auto" trains _auto_budget times AUTO_STEPS steps.
-    _auto_budget = 1
+    # max_epochs="auto" trains at least _auto_floor times AUTO_STEPS steps.
+    _auto_floor = 1
 
     def _epochs(self, n_train):
         """Return the number of epochs of a fit on ``n_train`` sequences.
 
         ``"auto"``: ``AUTO_STEPS`` optimizer steps up to ``AUTO_BATCHES``
         batches per epoch (small training sets need many passes), then
-        ``AUTO_STEPS * sqrt(batches / AUTO_BATCHES)`` steps.
+        ``AUTO_STEPS * sqrt(batches / AUTO_BATCHES)`` steps; never fewer
+        than ``_auto_floor * AUTO_STEPS``.
         """
         if self.max_epochs != "auto":
             return self.max_epochs
-        steps = AUTO_STEPS * self._auto_budget
         batches = -(-n_train // self.batch_size)
-        if batches <= AUTO_BATCHES:
-            return -(-steps // batches)
+        steps = AUTO_STEPS * math.sqrt(max(batches, AUTO_BATCHES) / AUTO_BATCHES)
+        floor = AUTO_STEPS * self._auto_floor
+        if steps <= floor:
+            return -(-floor // batches)
         # Whole epochs nearest the steps (a ceiling would add up to one).
-        return max(1, round(steps * math.sqrt(batches / AUTO_BATCHES) / batches))
+        return max(1, round(steps / batches))
 
     def _build_net(
         self, n_features, dtype, hidden_sizes, valid, device=None, max_epochs=1,

@@ -124,10 +124,11 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
     max_epochs : int or "auto", default="auto"
         Number of passes over the training data (fewer once the convergence
         test of ``tol`` or early stopping ends the fit). ``"auto"``: 4000
-        optimizer steps up to 20 batches per epoch, twice the classifier's
-        budget (small training sets need many passes: 36 sequences of batch
-        32 get 2000 epochs), then steps that grow as the square root of the
-        data (200 epochs of 640 sequences, 51 of 10,000, 23 of 50,000).
+        optimizer steps up to 80 batches per epoch, twice the classifier's
+        budget on small data (which needs many passes: 36 sequences of batch
+        32 get 2000 epochs, 640 get 200), then the classifier's steps, which
+        grow as the square root of the data (25 epochs of 10,000 sequences,
+        11 of 50,000).
     dtype : {"float32", "float64"}, default="float32"
         Floating-point type of the weights and computations. float64 is
         slower but rounds far less, e.g. for inputs of a large dynamic range.
@@ -279,9 +280,9 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
     }
     _net_class = RegressorNet
     # The squared error of standardized targets falls in smaller steps than
-    # a classifier's cross-entropy: twice the classifier's steps
-    # (docs/regression.md#the-training-budget).
-    _auto_budget = 2
+    # a classifier's cross-entropy: at least twice the classifier's 2000
+    # steps (docs/regression.md#the-training-budget).
+    _auto_floor = 2
 
     def __init__(
         self,
