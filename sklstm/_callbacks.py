@@ -168,7 +168,7 @@ class SignalProbe(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         losses = net.history[:, "valid_loss"]
-        best = min(range(len(losses)), key=losses.__getitem__)
+        best = _first_minimum(losses)
         self.recent_.append(
             {key: value.detach().to("cpu", copy=True) for key, value in net.module_.state_dict().items()}
         )
@@ -191,7 +191,7 @@ class SignalProbe(Callback):
         except KeyError:  # interrupted within the first epoch
             losses = []
         if losses and not self.refit_:
-            best = min(range(len(losses)), key=losses.__getitem__)
+            best = _first_minimum(losses)
             if len(losses) - 1 < best + self.average:  # ended within ``average`` of the best
                 self._average(best, len(losses) - 1)
         self.recent_ = None
@@ -209,3 +209,8 @@ class SignalProbe(Callback):
             )
             for key, value in states[-1].items()
         }
+
+
+def _first_minimum(losses):
+    """The index of the first of the smallest ``losses`` (EarlyStopping's best epoch)."""
+    return min(range(len(losses)), key=losses.__getitem__)

@@ -160,11 +160,10 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         its weights are then the average of those of the epochs up to 25
         (at most that patience) either side of the best one: targets that
         are mostly noise stop within a few epochs, near the mean, instead
-        of learning the noise. When
-        instead the validation loss falls below half the mean's and keeps
-        falling, the data holds a signal worth all of it: the first fit ends
-        there and a second one trains on all the data (no split) for the
-        whole budget. ``history_`` holds ``valid_loss`` when the first fit
+        of learning the noise. When instead the validation loss falls below
+        half the mean's and keeps falling, the data holds a signal worth all
+        of it: the first fit ends there and a second one trains on all the
+        data (no split) for the whole budget. ``history_`` holds ``valid_loss`` when the first fit
         is the model. Skipped (as False) when the split would hold fewer
         than 10 sequences, and by ``warm_start`` continuations and
         ``partial_fit``. Measured in docs/regression.md.
