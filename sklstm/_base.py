@@ -98,6 +98,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         "data_format": [StrOptions(set(DATA_FORMATS))],
         "normalize": [StrOptions({*NORMALIZE[1:], "auto"}), None],
         "lstm_stride": [Interval(Integral, 1, None, closed="left")],
+        "bptt_window": [Interval(Integral, 1, None, closed="left"), None],
         "optimizer": [StrOptions(set(OPTIMIZERS)), type],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -317,6 +318,10 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             shuffle = torch.Generator()
             shuffle.set_state(torch.random.default_generator.get_state())
             net.iterator_train__generator = shuffle
+            # And the windows of truncated back-propagation: the same on every rank.
+            windows = torch.Generator()
+            windows.manual_seed(seed)
+            net.module_.window_generator = windows
             if group is not None:
                 check_same_fit(group, train, net)
                 broadcast_weights(group, net.module_)
@@ -336,6 +341,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
                         stacklevel=2,
                     )
             net.notify("on_train_end", X=train, y=None)
+            net.module_.window_generator = None  # a fitted model draws no windows
 
     def _outputs(self, X):
         """Return the network's outputs for ``X`` as a float64 CPU tensor."""
@@ -559,6 +565,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             conv_channels=tuple(self.conv_channels or ()),
             normalize=self.normalize_,
             lstm_stride=self.lstm_stride,
+            bptt_window=self.bptt_window,
             dtype=getattr(torch, np.dtype(dtype).name),
             autocast=None if self.autocast is None else getattr(torch, self.autocast),
         )

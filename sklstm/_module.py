@@ -67,13 +67,29 @@ class LSTMNet(nn.Module):
         products compute in it (the LSTMs on the CPU only where oneDNN
         can, see ``_cpu_bf16_lstm``), the weights stay in ``dtype`` and the
         logits come back in ``dtype``. None: everything in ``dtype``.
+    bptt_window : int or None
+        In training, the LSTM layers back-propagate through one window of
+        this many consecutive steps per batch (of the steps the LSTM reads,
+        after ``lstm_stride``; steps ``start`` to ``start + bptt_window``
+        of each direction's reading order, ``start`` drawn at random); the
+        steps before and after it are read without gradients, so the
+        outputs are the same, the gradients those of the window's steps
+        alone (truncated back-propagation). Not with ``pooling="last"``,
+        whose output is one step's. None, or batches of at most this many
+        steps: every step.
 
     Attributes
     ----------
     lstms : nn.ModuleList
         One entry per layer: a ``nn.ModuleList`` of one unidirectional
         ``nn.LSTM`` per direction (forward, then backward).
+    window_generator : torch.Generator or None
+        Where ``bptt_window``'s windows are drawn from (one number per
+        training batch, whatever its length, so that data-parallel ranks
+        draw alike); None: torch's global generator.
     """
+
+    window_generator = None
 
     def __init__(
         self,
@@ -88,6 +104,7 @@ class LSTMNet(nn.Module):
         normalize=None,
         lstm_stride=1,
         autocast=None,
+        bptt_window=None,
     ):
         super().__init__()
         if normalize not in NORMALIZE:
@@ -95,6 +112,7 @@ class LSTMNet(nn.Module):
         self.normalize = normalize
         self.lstm_stride = lstm_stride
         self.autocast = autocast
+        self.bptt_window = None if pooling == "last" else bptt_window
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
         self.pooling = pooling
@@ -190,10 +208,21 @@ class LSTMNet(nn.Module):
             # within its length; padding stays where it is.
             steps = torch.arange(x.shape[1], device=x.device)
             order = torch.where(mask, lengths[:, None] - 1 - steps, steps)
+        window = self._draw_window(x.shape[1])
         seq = x
         for i, layer in enumerate(self.lstms):
             if i > 0:
                 seq = self._drop(seq)
+            if window is not None:
+                # Steps start:stop of each direction's reading order: the
+                # backward one's are counted from each sequence's last step,
+                # so that both reach the real steps of short sequences.
+                out = _read_window(layer[0], seq, *window)
+                if len(layer) == 2:
+                    backward = _read_window(layer[1], _reverse(seq, order), *window)
+                    out = torch.cat([out, _reverse(backward, order)], dim=2)
+                seq, finals = out, None  # no pooling that reads finals has windows
+                continue
             if len(layer) == 2 and order is None and seq.device.type == "cpu":
                 seq, finals = _both_directions(layer, seq, self.training)
                 continue
@@ -205,6 +234,18 @@ class LSTMNet(nn.Module):
                 out = torch.cat([out, _reverse(backward, order)], dim=2)
             seq = out
         return self._pool(seq, finals, lengths, mask)
+
+    def _draw_window(self, n_steps):
+        """``(start, stop)`` of this training batch's window, or None: every step."""
+        if not (self.training and self.bptt_window):
+            return None
+        # One draw per batch, used or not: ranks with batches of other
+        # lengths still draw the same numbers.
+        u = float(torch.rand((), generator=self.window_generator))
+        if n_steps <= self.bptt_window:
+            return None
+        start = min(int(u * (n_steps - self.bptt_window + 1)), n_steps - self.bptt_window)
+        return start, start + self.bptt_window
 
     def _convolve(self, x, lengths, mask, sample_weight):
         """The convolutional block's mean over each sequence's real steps.
@@ -224,7 +265,8 @@ class LSTMNet(nn.Module):
     def extra_repr(self):
         return (
             f"pooling={self.pooling!r}, normalize={self.normalize!r}, "
-            f"lstm_stride={self.lstm_stride}, autocast={self.autocast}"
+            f"lstm_stride={self.lstm_stride}, autocast={self.autocast}, "
+            f"bptt_window={self.bptt_window}"
         )
 
     def _drop(self, seq):
@@ -420,6 +462,26 @@ def _both_directions(layer, seq, training):
     h_0 = seq.new_zeros(2, seq.shape[0], layer[0].hidden_size)
     out, h_n, _ = torch.lstm(seq, (h_0, h_0), weights, True, 1, 0.0, training, True, True)
     return out, [h_n[0], h_n[1]]
+
+
+def _read_window(lstm, seq, start, stop):
+    """``lstm``'s outputs at every step of ``seq``, with gradients from steps ``start:stop`` only.
+
+    The steps before the window give its initial state, those after it
+    continue from its final state, both without recording gradients: the
+    outputs are those of one call over all steps.
+    """
+    parts, state = [], None
+    if start > 0:
+        with torch.no_grad():
+            out, state = lstm(seq[:, :start])
+        parts.append(out)
+    out, state = lstm(seq[:, start:stop], state)
+    parts.append(out)
+    if stop < seq.shape[1]:
+        with torch.no_grad():
+            parts.append(lstm(seq[:, stop:], state)[0])
+    return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
 
 
 def _reverse(seq, order):

@@ -90,6 +90,18 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         train and predict faster, at some cost in accuracy where the detail
         matters (OSULeaf, 427 steps: stride 4 fits in half the time, and
         loses 0.03 of accuracy; see docs/accuracy.md). 1: every step.
+    bptt_window : int or None, default=None
+        Truncated back-propagation through time: in training, the LSTM
+        back-propagates through one window of ``bptt_window`` consecutive
+        steps per batch (of those it reads, after ``lstm_stride``), drawn at
+        random; it still reads every step, the steps outside the window
+        without gradients. A training step costs about as much as on
+        sequences ``bptt_window`` steps long plus a forward pass over the
+        rest, and predictions are unchanged. No effect with
+        ``pooling="last"`` or on sequences of at most ``bptt_window`` steps.
+        The classifier's default is 64; the regressor's study sets
+        (docs/regression.md) were measured with every step.
+        None: every step.
     loss : {"squared_error", "absolute_error", "huber"}, \
             default="squared_error"
         The loss per target, averaged over targets and samples: the mean
@@ -295,6 +307,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         data_format="channels_last",
         normalize="per_sequence",
         lstm_stride=1,
+        bptt_window=None,
         loss="squared_error",
         optimizer="adamw",
         lr=3e-3,
@@ -325,6 +338,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         self.data_format = data_format
         self.normalize = normalize
         self.lstm_stride = lstm_stride
+        self.bptt_window = bptt_window
         self.loss = loss
         self.optimizer = optimizer
         self.lr = lr

@@ -486,10 +486,10 @@ _LSTM = dict(
     check_state=_check_lstm_state, has_net=True,
     # Files written before sklstm had per-sequence normalization, its own
     # inference batch size, the LSTM's stride, the convergence test, mixed
-    # precision and the channels-first layout.
+    # precision, the channels-first layout and truncated back-propagation.
     added_params={
         "normalize": None, "predict_batch_size": "auto", "lstm_stride": 1, "tol": None,
-        "autocast": None, "data_format": "channels_last",
+        "autocast": None, "data_format": "channels_last", "bptt_window": None,
     },
 )
 SPECS = {

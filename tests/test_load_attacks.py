@@ -338,6 +338,7 @@ def test_a_tampered_regressor_scale_is_refused(tmp_path):
     ("early_stopping", True, "validation_fraction"),
     ("lstm_stride", 0, "lstm_stride"),
     ("lstm_stride", 2**30, "lstm_stride=1073741824 exceeds"),  # ONNX would trace it
+    ("bptt_window", 0, "bptt_window"),
     ("tol", -1.0, "tol"),
     ("no_such_parameter", 1, "no parameter"),
 ])

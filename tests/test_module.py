@@ -1,5 +1,6 @@
 """LSTMNet and its batch norm against the textbook computations they replace."""
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -257,3 +258,71 @@ def test_normalizing_network_reads_level_and_scale_only_through_their_statistics
         assert not torch.allclose(net(moved), net(x))  # the head reads the statistics
         net.head.weight[:, -4:] = 0  # ... and only through its last 4 inputs
         torch.testing.assert_close(net(moved), net(x), rtol=0, atol=1e-9)
+
+
+# -- truncated back-propagation ----------------------------------------------------
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("hidden_sizes", [(5,), (6, 4)])
+@pytest.mark.parametrize("ragged", [False, True])
+def test_a_window_keeps_the_outputs_and_takes_gradients_from_its_steps(
+    bidirectional, hidden_sizes, ragged
+):
+    torch.manual_seed(0)
+    full = LSTMNet(2, 3, hidden_sizes, bidirectional, conv_channels=(4,), dtype=torch.float64)
+    windowed = LSTMNet(
+        2, 3, hidden_sizes, bidirectional, conv_channels=(4,), dtype=torch.float64, bptt_window=6
+    )
+    windowed.load_state_dict(full.state_dict())
+    x = torch.randn(4, 30, 2, dtype=torch.float64)
+    lengths = torch.tensor([30, 21, 12, 30]) if ragged else None
+    full.train(), windowed.train()
+    windowed.window_generator = torch.Generator().manual_seed(3)
+    start, stop = windowed._draw_window(30)
+    windowed.window_generator = torch.Generator().manual_seed(3)  # the same window again
+    inputs = x.clone().requires_grad_()
+    out = windowed(inputs, lengths)
+    torch.testing.assert_close(out, full(x, lengths), rtol=0, atol=1e-12)
+    # Without the convolutional block's path, the inputs get gradients at
+    # the window's steps alone: steps start:stop of each direction's order.
+    out.sum().backward()
+    windowed.convs = nn.ModuleList()
+    windowed.head = nn.Linear(windowed.head.in_features - 4, 3, dtype=torch.float64)
+    windowed.window_generator = torch.Generator().manual_seed(3)
+    inputs = x.clone().requires_grad_()
+    windowed(inputs, lengths).sum().backward()
+    expected = torch.zeros(4, 30, dtype=torch.bool)
+    expected[:, start:stop] = True
+    if bidirectional:
+        n = torch.tensor([30] * 4) if lengths is None else lengths
+        for b in range(4):  # read from its last step: steps n - stop to n - start
+            expected[b, max(0, n[b] - stop):max(0, n[b] - start)] = True
+    if ragged:
+        expected &= torch.arange(30) < lengths[:, None]
+    assert torch.equal(inputs.grad.abs().sum(dim=2) > 0, expected)
+
+
+def test_windows_are_drawn_over_every_start_and_only_in_training():
+    net = LSTMNet(1, 2, (3,), True, bptt_window=4)
+    net.window_generator = torch.Generator().manual_seed(0)
+    starts = {net._draw_window(10)[0] for _ in range(200)}
+    assert starts == set(range(7))  # 0 to 10 - 4, each of them
+    assert net._draw_window(4) is None  # no shorter than the window: every step
+    net.eval()
+    assert net._draw_window(10) is None
+    assert LSTMNet(1, 2, (3,), pooling="last", bptt_window=4).bptt_window is None
+
+
+def test_a_window_changes_training_only_on_longer_sequences(seq3d):
+    X, y = seq3d  # sequences of 12 steps
+    common = dict(hidden_size=4, conv_channels=(3,), max_epochs=3, random_state=0)
+    short = LSTMSequenceClassifier(bptt_window=12, **common).fit(X, y)
+    every = LSTMSequenceClassifier(bptt_window=None, **common).fit(X, y)
+    windowed = LSTMSequenceClassifier(bptt_window=3, **common).fit(X, y)
+    again = LSTMSequenceClassifier(bptt_window=3, **common).fit(X, y)
+    # The windows have their own generator: none drawn, none used, the same model.
+    np.testing.assert_array_equal(short.predict_proba(X), every.predict_proba(X))
+    assert not np.array_equal(windowed.predict_proba(X), every.predict_proba(X))
+    np.testing.assert_array_equal(windowed.predict_proba(X), again.predict_proba(X))
+    assert windowed.net_.module_.window_generator is None
