@@ -173,3 +173,10 @@ def test_a_validation_split_too_small_to_stratify_names_the_fix(seq3d):
     X, y = seq3d
     with pytest.raises(ValueError, match="cannot hold out a stratified validation set.*more samples per class"):
         LSTMSequenceClassifier(validation_fraction=0.01).fit(X, y)
+
+
+def test_a_class_weight_beyond_float64_is_a_clear_error(seq3d):
+    X, y = seq3d
+    clf = LSTMSequenceClassifier(hidden_size=4, max_epochs=1, class_weight={0: 10**400, 1: 1.0})
+    with pytest.raises(ValueError, match="class_weight holds a weight that is not a float64"):
+        clf.fit(X, y)

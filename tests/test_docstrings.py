@@ -17,12 +17,10 @@ from sklstm import (
 DIFFERENT_ON_PURPOSE = {
     # The classifier's split is stratified and reports an accuracy too; the
     # regressor's also serves early_stopping="auto", which only it has; its
-    # "auto" epoch budget is at least twice the classifier's; only the
-    # classifier back-propagates through windows by default.
+    # "auto" epoch budget is at least twice the classifier's.
     "validation_fraction",
     "early_stopping",
     "max_epochs",
-    "bptt_window",
 }
 
 
