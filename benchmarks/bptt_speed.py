@@ -3,9 +3,9 @@
 Times one optimizer step (forward, loss, backward, Adam) of the default
 classifier's network (bidirectional LSTM(32), the ``(32, 64, 32)``
 convolutional block, mean and max pooling) on a batch of 32 univariate
-sequences of each length, with ``bptt_window=64`` (the classifier's
-default: the LSTM back-propagates through one random window of 64 steps)
-and with ``bptt_window=None`` (every step), taking turns so that a slow
+sequences of each length, with ``bptt_window=64`` (the LSTM
+back-propagates through one random window of 64 steps) and with
+``bptt_window=None`` (every step, the default), taking turns so that a slow
 phase of a shared machine hits both alike. The lengths are those of the
 accuracy suite's long series (GunPoint 150, ArrowHead 251, OSULeaf 427)
 and of ACSF1 (1460). Prints the median milliseconds per step and the
