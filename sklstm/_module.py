@@ -471,17 +471,30 @@ def _read_window(lstm, seq, start, stop):
     continue from its final state, both without recording gradients: the
     outputs are those of one call over all steps.
     """
-    parts, state = [], None
-    if start > 0:
-        with torch.no_grad():
-            out, state = lstm(seq[:, :start])
-        parts.append(out)
+    with torch.no_grad():
+        parts, state = _read_in_pieces(lstm, seq[:, :start], None)
     out, state = lstm(seq[:, start:stop], state)
     parts.append(out)
-    if stop < seq.shape[1]:
-        with torch.no_grad():
-            parts.append(lstm(seq[:, stop:], state)[0])
+    with torch.no_grad():
+        parts += _read_in_pieces(lstm, seq[:, stop:], state)[0]
     return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+
+
+def _read_in_pieces(lstm, seq, state):
+    """``lstm``'s outputs over ``seq`` from ``state``, read in pieces of 2**k steps.
+
+    The CPU's LSTM (oneDNN) caches one primitive, with its own memory, per
+    sequence length: the windows' prefixes and suffixes, of every length up
+    to the series', would fill that cache (tens of MiB). Pieces of powers of
+    two bound it to a few lengths, at the cost of a few more calls.
+    """
+    parts, done = [], 0
+    while done < seq.shape[1]:
+        size = 1 << ((seq.shape[1] - done).bit_length() - 1)
+        out, state = lstm(seq[:, done : done + size], state)
+        parts.append(out)
+        done += size
+    return parts, state
 
 
 def _reverse(seq, order):
