@@ -314,6 +314,23 @@ def test_windows_are_drawn_over_every_start_and_only_in_training():
     assert LSTMNet(1, 2, (3,), pooling="last", bptt_window=4).bptt_window is None
 
 
+def test_windows_call_the_lstm_with_a_few_lengths_whatever_the_start():
+    # oneDNN keeps a primitive, with memory of its own, per sequence length:
+    # the steps around a window are read in pieces of 2**k steps, so that
+    # the lengths seen stay few however many starts are drawn.
+    net = LSTMNet(1, 2, (3,), True, conv_channels=(), bptt_window=64).train()
+    net.window_generator = torch.Generator().manual_seed(0)
+    seen = set()
+    for lstm in net.lstms[0]:
+        lstm.register_forward_pre_hook(lambda module, args: seen.add(args[0].shape[1]))
+    x = torch.randn(2, 300, 1)
+    with torch.no_grad():
+        for _ in range(100):
+            net(x)
+    assert seen <= {64} | {2**k for k in range(9)}
+    assert 64 in seen and len(seen) > 3  # windows were drawn, at several starts
+
+
 def test_a_window_changes_training_only_on_longer_sequences(seq3d):
     X, y = seq3d  # sequences of 12 steps
     common = dict(hidden_size=4, conv_channels=(3,), max_epochs=3, random_state=0)
