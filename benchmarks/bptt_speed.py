@@ -3,18 +3,18 @@
 Times one optimizer step (forward, loss, backward, Adam) of the default
 classifier's network (bidirectional LSTM(32), the ``(32, 64, 32)``
 convolutional block, mean and max pooling) on a batch of 32 univariate
-sequences of each length, with ``bptt_window=64`` (the LSTM
-back-propagates through one random window of 64 steps) and with
-``bptt_window=None`` (every step, the default), taking turns so that a slow
-phase of a shared machine hits both alike. The lengths are those of the
+sequences of each length, with ``bptt_window`` 64 and 128 (the LSTM
+back-propagates through one random window of that many steps) and with
+``bptt_window=None`` (every step), taking turns so that a slow phase of a
+shared machine hits all alike. The lengths are those of the
 accuracy suite's long series (GunPoint 150, ArrowHead 251, OSULeaf 427)
 and of ACSF1 (1460). Prints the median milliseconds per step and the
-paired ratio of the window's step to the full one's.
+paired ratio of each window's step to the full one's.
 
 Usage::
 
     python benchmarks/bptt_speed.py
-    python benchmarks/bptt_speed.py --lengths 427 --repeats 20
+    python benchmarks/bptt_speed.py --lengths 427 --windows 32 64 --repeats 20
 """
 
 import argparse
@@ -51,25 +51,27 @@ def step_function(length, window, batch=32, n_classes=10):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lengths", type=int, nargs="+", default=[150, 251, 427, 1460])
+    parser.add_argument("--windows", type=int, nargs="+", default=[64, 128])
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args(argv)
     print(machine())
     rows = []
     with flush_denormal():
         for length in args.lengths:
-            times = interleaved(
-                {"every step": step_function(length, None), "window": step_function(length, 64)},
-                args.repeats,
-            )
-            rows.append([
-                str(length),
-                f"{1000 * median(times['every step']):.1f}",
-                f"{1000 * median(times['window']):.1f}",
-                f"{paired_ratio(times['window'], times['every step']):.2f}",
-            ])
-    print_markdown_table(
-        ["steps", "every step: ms per step", "bptt_window=64: ms per step", "ratio"], rows
-    )
+            steps = {None: step_function(length, None)}
+            steps.update((w, step_function(length, w)) for w in args.windows)
+            times = interleaved(steps, args.repeats)
+            row = [str(length), f"{1000 * median(times[None]):.1f}"]
+            for w in args.windows:
+                row += [
+                    f"{1000 * median(times[w]):.1f}",
+                    f"{paired_ratio(times[w], times[None]):.2f}",
+                ]
+            rows.append(row)
+    header = ["steps", "every step: ms per step"]
+    for w in args.windows:
+        header += [f"bptt_window={w}: ms per step", "ratio"]
+    print_markdown_table(header, rows)
 
 
 if __name__ == "__main__":
