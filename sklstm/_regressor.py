@@ -90,7 +90,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         train and predict faster, at some cost in accuracy where the detail
         matters (OSULeaf, 427 steps: stride 4 fits in half the time, and
         loses 0.03 of accuracy; see docs/accuracy.md). 1: every step.
-    bptt_window : int or None, default=None
+    bptt_window : int or None, default=128
         Truncated back-propagation through time: in training, the LSTM
         back-propagates through one window of ``bptt_window`` consecutive
         steps per batch (of those it reads, after ``lstm_stride``), drawn at
@@ -99,10 +99,10 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         sequences ``bptt_window`` steps long plus a forward pass over the
         rest, and predictions are unchanged. No effect with
         ``pooling="last"`` or on sequences of at most ``bptt_window`` steps.
-        Measured in docs/accuracy.md (64: the accuracy suite in 0.56 of the
-        time, mean accuracy 0.004 lower); not the default, because fits of
-        large data on disk then grew in memory by most of the data.
-        None: every step.
+        None: every step. Measured in docs/accuracy.md (128: the accuracy
+        suite's long series fit in 0.69 of every step's time, at a mean
+        accuracy 0.007 higher; a training step on 1460 steps costs 0.47 of
+        every step's).
     loss : {"squared_error", "absolute_error", "huber"}, \
             default="squared_error"
         The loss per target, averaged over targets and samples: the mean
@@ -308,7 +308,7 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         data_format="channels_last",
         normalize="per_sequence",
         lstm_stride=1,
-        bptt_window=None,
+        bptt_window=128,
         loss="squared_error",
         optimizer="adamw",
         lr=3e-3,
