@@ -25,9 +25,9 @@ docs: $(VENV)/.installed
 docs-noplot: $(VENV)/.installed
 	$(BIN)/sphinx-build -W --keep-going -b html -D plot_gallery=0 docs docs/_build/html
 
-# The benchmarks of README's Performance section (about 20 minutes).
+# The benchmarks of README's Performance section (about 25 minutes).
 bench: $(VENV)/.installed
-	for script in fit_speed predict_speed ragged_speed scaling parallel_speed load_memory load_cost; do \
+	for script in fit_speed predict_speed ragged_speed ragged_memory scaling parallel_speed load_memory load_cost; do \
 		$(BIN)/python benchmarks/$$script.py || exit 1; \
 	done
 

@@ -143,17 +143,33 @@ class Sequences(torch.utils.data.Dataset):
         return X, Targets(torch.from_numpy(self.y[indices]), weight)
 
     def _padded(self, indices):
-        """Gather ragged sequences into one zero-padded array."""
+        """Gather ragged sequences into one zero-padded array, ``padded_width`` steps wide."""
         if isinstance(indices, slice):
             indices = np.arange(len(self.lengths))[indices]
         lengths = self.lengths[indices]
-        steps = np.arange(lengths.max())
+        steps = np.arange(padded_width(int(lengths.max())))
         inside = steps < lengths[:, None]
         x = np.zeros((len(indices), len(steps), self.n_features), self.values.dtype)
         x[inside] = self.values[(self.offsets[indices][:, None] + steps)[inside]]
         if lengths.min() == len(steps):
             return x, None
         return x, torch.from_numpy(lengths)
+
+
+def padded_width(n_steps):
+    """The width a ragged batch whose longest sequence has ``n_steps`` steps pads to.
+
+    ``n_steps`` rounded up to one of 8 widths per octave (to a multiple of
+    ``2**(k - 3)`` between ``2**k`` and ``2**(k + 1)``; exact below 16), at
+    most 12.5% more steps. The CPU's convolutions and LSTMs (oneDNN) cache
+    a primitive, with memory of its own (about 1 MiB per width for the default
+    convolutional block), for every shape they meet; batches padded to
+    their longest sequence bring a new width almost every batch, and grew a
+    3-epoch fit on 2000 sequences of 20-400 steps by about 380 MiB. The
+    padding is masked, so the outputs are the same at any width.
+    """
+    step = 1 << max(0, n_steps.bit_length() - 4)
+    return -(-n_steps // step) * step
 
 
 def already_standardized(data, block_values=2**18):

@@ -208,7 +208,8 @@ class LSTMNet(nn.Module):
             # within its length; padding stays where it is.
             steps = torch.arange(x.shape[1], device=x.device)
             order = torch.where(mask, lengths[:, None] - 1 - steps, steps)
-        window = self._draw_window(x.shape[1])
+        # Drawn over the longest real sequence: ragged batches pad further.
+        window = self._draw_window(x.shape[1] if lengths is None else int(lengths.max()))
         seq = x
         for i, layer in enumerate(self.lstms):
             if i > 0:

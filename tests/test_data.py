@@ -6,8 +6,9 @@ import torch
 
 import sklstm._base
 import sklstm._data
+import sklstm._module
 from sklstm import LSTMSequenceClassifier, SlidingWindowTransformer
-from sklstm._data import Sequences, check_sequences
+from sklstm._data import Sequences, check_sequences, padded_width
 
 # -- batches ---------------------------------------------------------------
 
@@ -53,6 +54,44 @@ def test_gathered_padding_matches_a_loop():
             assert X["lengths"] is None
         else:
             assert X["lengths"].tolist() == lengths
+
+
+def test_padded_widths_are_few_and_close_above_the_longest():
+    widths = np.array([padded_width(n) for n in range(1, 5000)])
+    n = np.arange(1, 5000)
+    assert (widths >= n).all() and (widths[:15] == n[:15]).all()  # exact below 16
+    assert (widths - n < n / 8).all()  # at most 12.5% more steps
+    assert (np.diff(widths) >= 0).all()
+    for k in range(4, 12):  # 8 widths per octave
+        assert len(set(widths[(widths >= 2**k) & (widths < 2 ** (k + 1))])) == 8
+
+
+def test_ragged_batches_pad_to_few_widths_and_predict_the_same(monkeypatch):
+    # Every distinct width costs the CPU's convolutions and LSTMs a cached
+    # primitive (about 1 MiB each): batches padded to their longest
+    # sequence would bring nearly one width per batch.
+    rng = np.random.default_rng(0)
+    seqs = [rng.normal(size=(n, 2)).astype(np.float32) for n in rng.integers(16, 512, 300)]
+    y = np.arange(300) % 2
+    widths, longest = set(), set()
+    forward = sklstm._module.LSTMNet.forward
+
+    def recording(module, x, lengths=None, *args, **kwargs):
+        widths.add(x.shape[1])
+        if lengths is not None:
+            longest.add(int(lengths.max()))
+            assert x.shape[1] == padded_width(int(lengths.max()))
+            assert not x[torch.arange(x.shape[1]) >= lengths[:, None]].any()  # zeros
+        return forward(module, x, lengths, *args, **kwargs)
+
+    monkeypatch.setattr(sklstm._module.LSTMNet, "forward", recording)
+    clf = LSTMSequenceClassifier(
+        hidden_size=4, conv_channels=(4,), max_epochs=3, batch_size=8, random_state=0
+    ).fit(seqs, y)
+    proba = clf.predict_proba(seqs)
+    assert len(longest) > 60 and len(widths) <= 8 * 5  # 5 octaves from 16 to 512
+    alone = np.concatenate([clf.predict_proba([s]) for s in seqs[:20]])
+    np.testing.assert_allclose(proba[:20], alone, rtol=0, atol=1e-6)
 
 
 def test_length_sorted_prediction_matches_unsorted(ragged):
