@@ -19,8 +19,11 @@ import numpy as np
 PEERS_PYTHON = Path(__file__).parent / ".peers" / "bin" / "python"
 
 
-def run_worker(script, name, data, seed, threads, peers=True):
-    """Run ``script``'s worker ``name`` on ``data`` (a dict of arrays or lists); its JSON."""
+def run_worker(script, name, data, seed, threads, peers=True, extra=()):
+    """Run ``script``'s worker ``name`` on ``data`` (a dict of arrays or lists); its JSON.
+
+    ``extra``: more command-line arguments for the worker, after the threads.
+    """
     python = PEERS_PYTHON if peers else Path(sys.executable)
     if not python.exists():
         raise SystemExit(f"{python} is missing: run `make peers` first.")
@@ -29,7 +32,8 @@ def run_worker(script, name, data, seed, threads, peers=True):
         np.savez(path, **{k: v for key, value in data.items() for k, v in _pack(key, value)})
         env = {**os.environ, "OMP_NUM_THREADS": str(threads), "NUMBA_NUM_THREADS": str(threads)}
         done = subprocess.run(
-            [str(python), str(script), "--worker", name, str(path), str(seed), str(threads)],
+            [str(python), str(script), "--worker", name, str(path), str(seed), str(threads),
+             *extra],
             capture_output=True, text=True, env=env,
         )
     if done.returncode:

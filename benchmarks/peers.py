@@ -32,6 +32,7 @@ Usage::
     python benchmarks/peers.py                                 # all, seed 0
     python benchmarks/peers.py --datasets GunPoint --seeds 3
     python benchmarks/peers.py --contenders sklstm rocket
+    python benchmarks/peers.py --contenders sklstm rocket --param bptt_window=64
 """
 
 import argparse
@@ -87,13 +88,14 @@ def load(name):
 
 # Workers: each fits one contender and returns (fitted predict function, seconds).
 
-def fit_sklstm(data, seed, threads):
+def fit_sklstm(data, seed, threads, params=()):
     import torch
+    from _timing import literal_params
 
     from sklstm import LSTMSequenceClassifier
 
     torch.set_num_threads(threads)
-    clf = LSTMSequenceClassifier(random_state=seed)
+    clf = LSTMSequenceClassifier(random_state=seed, **literal_params(params))
     start = time.perf_counter()
     clf.fit(data["X_train"], data["y_train"])
     return clf.predict, time.perf_counter() - start
@@ -154,10 +156,10 @@ def fit_rocket(data, seed, threads):
     return predict, seconds
 
 
-def worker(name, path, seed, threads):
+def worker(name, path, seed, threads, params=()):
     data = load_data(path)
     if name == "sklstm":
-        predict, seconds = fit_sklstm(data, seed, threads)
+        predict, seconds = fit_sklstm(data, seed, threads, params)
     elif name == "rocket":
         predict, seconds = fit_rocket(data, seed, threads)
     else:
@@ -173,12 +175,15 @@ def main(argv=None):
                         choices=list(CONTENDERS))
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2, help="threads of every contender")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="a parameter of sklstm's classifier, a Python literal (repeatable)")
     args = parser.parse_args(argv)
     from _timing import machine, print_markdown_table
 
     print(machine())
     print(f"seeds 0-{args.seeds - 1}, {args.threads} threads, official train/test splits, "
-          "each fit in a fresh process")
+          "each fit in a fresh process"
+          + (f"; sklstm with {', '.join(args.param)}" if args.param else ""))
     header = ["data set", "kind", "train/test"]
     for name in args.contenders:
         header += [f"{CONTENDERS[name][1]} accuracy", "fit s"]
@@ -192,7 +197,7 @@ def main(argv=None):
         for name in args.contenders:
             runs = [
                 run_worker(Path(__file__), name, data, seed, args.threads,
-                           peers=CONTENDERS[name][0])
+                           peers=CONTENDERS[name][0], extra=args.param if name == "sklstm" else ())
                 for seed in range(args.seeds)
             ]
             results[name] = (np.mean([r["accuracy"] for r in runs]),
@@ -211,6 +216,6 @@ def main(argv=None):
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        worker(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+        worker(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6:])
     else:
         main()
