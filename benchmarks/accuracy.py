@@ -40,12 +40,15 @@ files inside the wheels (``_archives.py``; neither package is installed).
 
 ``--full-budget`` also fits each seed with ``tol=None`` (no convergence
 test: every epoch of the budget) and prints its accuracy and fit time
-beside the default's, with the ratios.
+beside the default's, with the ratio of the total times; ``--compare
+NAME=VALUE`` (repeatable) does the same with other parameters changed.
+Both settings of a seed are fitted one after the other, in turns.
 
 Usage::
 
     python benchmarks/accuracy.py                  # the suite, 3 seeds
     python benchmarks/accuracy.py --full-budget    # and without the convergence test
+    python benchmarks/accuracy.py --compare tol=None --compare bptt_window=None
     python benchmarks/accuracy.py --datasets ACSF1 PLAID --seeds 1
     python benchmarks/accuracy.py --param pooling=last --param lr=0.001
     python benchmarks/accuracy.py --param "conv_channels=(64,128,64)" --param hidden_size=64
@@ -95,16 +98,23 @@ def load(name):
     return load_ts(DATASETS[name][0], name)
 
 
-def evaluate(name, seeds, params):
-    """``(n_train, n_test, runs)``: per seed, ``(epochs, fit seconds, accuracy)``."""
+def evaluate(name, seeds, *settings):
+    """``(n_train, n_test, runs)``: per setting and seed, ``(epochs, fit seconds, accuracy)``.
+
+    Each seed fits every setting (a dict of parameters), in turns: the
+    first setting first for even seeds, last for odd ones, so that a slow
+    phase of the machine hits them alike.
+    """
     X_train, X_test, y_train, y_test = load(name)
-    runs = []
+    runs = [[] for _ in settings]
     for seed in range(seeds):
-        clf = LSTMSequenceClassifier(random_state=seed, **params)
-        start = time.perf_counter()
-        clf.fit(X_train, y_train)
-        runs.append((clf.n_iter_, time.perf_counter() - start, clf.score(X_test, y_test)))
-    return len(y_train), len(y_test), np.array(runs)
+        order = list(enumerate(settings))
+        for i, params in order if seed % 2 == 0 else order[::-1]:
+            clf = LSTMSequenceClassifier(random_state=seed, **params)
+            start = time.perf_counter()
+            clf.fit(X_train, y_train)
+            runs[i].append((clf.n_iter_, time.perf_counter() - start, clf.score(X_test, y_test)))
+    return len(y_train), len(y_test), [np.array(r) for r in runs]
 
 
 def fmt(value):
@@ -120,19 +130,31 @@ def main(argv=None):
         help="an LSTMSequenceClassifier parameter to change (a Python literal)",
     )
     parser.add_argument("--full-budget", action="store_true",
-                        help="also fit with tol=None and compare")
+                        help="also fit with tol=None and compare (--compare tol=None)")
+    parser.add_argument(
+        "--compare", action="append", default=[], metavar="NAME=VALUE",
+        help="also fit with this parameter changed (repeatable; with --param's), in turns",
+    )
     args = parser.parse_args(argv)
     params = literal_params(args.param)
     print(f"LSTMSequenceClassifier({', '.join(f'{k}={v!r}' for k, v in params.items())}), "
           f"seeds 0-{args.seeds - 1}, official train/test splits")
+    other = None
+    if args.full_budget or args.compare:
+        other = {**params, **({"tol": None} if args.full_budget else {}),
+                 **literal_params(args.compare)}
+        print(f"compared with LSTMSequenceClassifier("
+              f"{', '.join(f'{k}={v!r}' for k, v in other.items())}), fitted in turns")
     header = ("data set", "kind", "train/test", "accuracy mean (min-max)", "fit s", "epochs",
               *ANCHORS)
-    if args.full_budget:
-        header += ("full budget: accuracy", "fit s", "epochs")
+    if other is not None:
+        header += ("compared: accuracy", "fit s", "epochs")
     rows, totals, multirocket = [], [], []
     for name in args.datasets:
         _, kind, anchors = DATASETS[name]
-        n_train, n_test, runs = evaluate(name, args.seeds, params)
+        n_train, n_test, (runs, *full) = evaluate(
+            name, args.seeds, params, *([] if other is None else [other])
+        )
         scores = runs[:, 2]
         rows.append((
             name, kind, f"{n_train}/{n_test}",
@@ -142,8 +164,8 @@ def main(argv=None):
         totals.append((scores.mean(), runs[:, 1].mean()))
         if anchors[1] is not None:
             multirocket.append((scores.mean(), anchors[1]))
-        if args.full_budget:
-            _, _, full = evaluate(name, args.seeds, {**params, "tol": None})
+        if full:
+            full = full[0]
             rows[-1] += (f"{full[:, 2].mean():.3f}", f"{full[:, 1].mean():.1f}",
                          f"{full[:, 0].mean():.0f}")
             totals[-1] += (full[:, 2].mean(), full[:, 1].mean())
@@ -156,8 +178,8 @@ def main(argv=None):
         ours, theirs = np.mean(multirocket, axis=0)
         print(f"on the {len(multirocket)} set(s) with a MultiROCKET figure: mean accuracy "
               f"{ours:.4f} against MultiROCKET's {theirs:.4f} ({ours - theirs:+.4f})")
-    if args.full_budget:
-        print(f"full budget: mean accuracy {totals[:, 2].mean():.4f}, total "
+    if other is not None:
+        print(f"compared: mean accuracy {totals[:, 2].mean():.4f}, total "
               f"{totals[:, 3].sum():.0f} s; time ratio {totals[:, 1].sum() / totals[:, 3].sum():.3f}")
 
 
