@@ -4,10 +4,10 @@ Both data sets hold the same number of sequences and of time steps: the
 equal-length one has every sequence ``--timesteps`` long, the ragged one has
 lengths drawn uniformly between a fifth of that and nine fifths of it (a
 list of arrays), rescaled to the same total. The classifier pads each batch
-to its longest sequence and packs it (``pack_padded_sequence``), so the
-LSTM never reads padding; padding also costs memory traffic, and a packed
-batch runs as many steps as its longest sequence, with fewer rows as the
-shorter sequences end.
+(to ``sklstm._data.padded_width`` of its longest sequence) and runs the
+dense LSTM kernel, masking the padding; padding costs steps and memory
+traffic. A packed batch (``pack_padded_sequence``) runs as many steps as
+its longest sequence, with fewer rows as the shorter sequences end.
 
 For each, a hand-written loop (list of tensors, ``pad_sequence`` and
 ``pack_padded_sequence`` per batch for the ragged data) is the baseline of
