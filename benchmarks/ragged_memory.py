@@ -29,13 +29,11 @@ import subprocess
 import sys
 import time
 
+from window_memory import _proc_status
+
 
 def anonymous_mb():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("RssAnon:"):
-                return int(line.split()[1]) / 2**10
-    raise OSError("RssAnon not in /proc/self/status (Linux only)")
+    return _proc_status("RssAnon")  # Linux only
 
 
 def measure(args):
