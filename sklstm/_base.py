@@ -105,7 +105,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "predict_batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "lr_schedule": [StrOptions({"cosine", "constant"})],
+        "lr_schedule": [StrOptions({"cosine", "plateau", "constant"})],
         "dtype": [StrOptions({"float32", "float64"})],
         "autocast": [StrOptions({"bfloat16"}), None],
         "gradient_clip": [Interval(Real, 0, None, closed="neither"), None],
@@ -439,10 +439,10 @@ class BaseLSTMSequence(BaseEstimator, ABC):
                     f"callback) pairs, e.g. [('log', EpochScoring('accuracy'))]; "
                     f"got {item!r}."
                 )
-        if self.lr_schedule == "cosine" and any(isinstance(cb, LRScheduler) for cb in own):
+        if self.lr_schedule != "constant" and any(isinstance(cb, LRScheduler) for cb in own):
             raise ValueError(
                 "callbacks include an LRScheduler, which would fight the built-in "
-                "lr_schedule='cosine' over the learning rate. Set "
+                f"lr_schedule={self.lr_schedule!r} over the learning rate. Set "
                 "lr_schedule='constant' to use your own schedule."
             )
         explicit = self.early_stopping and not isinstance(self.early_stopping, str)
@@ -644,8 +644,9 @@ class BaseLSTMSequence(BaseEstimator, ABC):
 
     def _net_callbacks(self, has_validation, schedule, verbose, patience=None, probe=None):
         callbacks = [] if probe is None else [("signal_probe", probe)]
-        if schedule and self.lr_schedule == "cosine":
-            callbacks.append(("lr_schedule", CosineLR()))
+        if schedule and self.lr_schedule != "constant":
+            hold = Converged.TAIL if self.lr_schedule == "plateau" else None
+            callbacks.append(("lr_schedule", CosineLR(hold)))
         if self.gradient_clip is not None:
             callbacks.append(("gradient_clip", GradientNormClipping(self.gradient_clip)))
         if self.early_stopping and has_validation:

@@ -33,8 +33,14 @@ class CosineLR(Callback):
 
     The schedule spans ``max_epochs`` epochs of the training set passed to
     ``on_train_begin``; ``shorten`` ends it sooner (the convergence test),
-    and early stopping may stop it anywhere.
+    and early stopping may stop it anywhere. With ``hold`` (a fraction of
+    ``max_epochs``), the lr stays at lr until ``shorten`` is called, or
+    until ``hold`` of the epochs are left, and then goes to 0 along a half
+    cosine over those.
     """
+
+    def __init__(self, hold=None):
+        self.hold = hold
 
     def on_train_begin(self, net, X=None, **kwargs):
         self.batches_ = -(-len(X) // net.batch_size)
@@ -42,8 +48,16 @@ class CosineLR(Callback):
         self.step_ = 0
         self.tail_ = None  # (first step, steps, factor at its start) once shortened
         self.base_lrs_ = [group["lr"] for group in net.optimizer_.param_groups]
+        self.anneal_from_ = None
+        if self.hold is not None:
+            self.anneal_epochs_ = min(net.max_epochs, math.ceil(self.hold * net.max_epochs))
+            self.anneal_from_ = self.total_steps_ - self.anneal_epochs_ * self.batches_
 
     def _factor(self):
+        if self.tail_ is None and self.anneal_from_ is not None:
+            if self.step_ < self.anneal_from_:
+                return 1.0
+            self.tail_ = (self.step_, max(1, self.anneal_epochs_ * self.batches_), 1.0)
         if self.tail_ is None:
             return 0.5 * (1.0 + math.cos(math.pi * min(self.step_ / self.total_steps_, 1.0)))
         first, steps, start = self.tail_
@@ -79,7 +93,9 @@ class Converged(Callback):
     without it, training stops at once, as skorch's ``EarlyStopping`` does.
     """
 
-    def __init__(self, tol, patience, round_steps=20, tail=0.1):
+    TAIL = 0.1  # of max_epochs: the anneal once converged
+
+    def __init__(self, tol, patience, round_steps=20, tail=TAIL):
         self.tol = tol
         self.patience = patience
         self.round_steps = round_steps

@@ -106,11 +106,14 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         the device: the same update, about three times faster.
     lr : float, default=3e-3
         Learning rate (the peak of the schedule).
-    lr_schedule : {"cosine", "constant"}, default="cosine"
+    lr_schedule : {"cosine", "plateau", "constant"}, default="cosine"
         ``"cosine"`` lowers the learning rate from ``lr`` to 0 along a half
         cosine, step by step, over the ``max_epochs`` of a ``fit``: large
         steps early, fine ones at the end, so the final weights do not
         depend much on where the last few noisy steps left them.
+        ``"plateau"`` keeps ``lr`` until the convergence test of ``tol``
+        fires (or a tenth of ``max_epochs`` is left), then lowers it to 0
+        along a half cosine over a tenth of ``max_epochs``.
         ``"constant"`` keeps ``lr``. ``partial_fit`` always trains at
         ``lr``.
     weight_decay : float, default=0.0

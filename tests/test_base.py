@@ -416,11 +416,12 @@ def test_callbacks_that_are_not_callbacks_are_a_clear_error(Estimator, data, cal
         Estimator(callbacks=callbacks, **FAST).fit(X, y)
 
 
-def test_an_own_lr_scheduler_needs_the_constant_schedule(Estimator, data):
+@pytest.mark.parametrize("schedule", ["cosine", "plateau"])
+def test_an_own_lr_scheduler_needs_the_constant_schedule(Estimator, data, schedule):
     X, y = data
     scheduler = LRScheduler(policy="StepLR", step_size=1, gamma=0.5)
-    est = Estimator(callbacks=[("steps", scheduler)], lr_schedule="cosine", **FAST)
-    with pytest.raises(ValueError, match="lr_schedule='constant'"):
+    est = Estimator(callbacks=[("steps", scheduler)], lr_schedule=schedule, **FAST)
+    with pytest.raises(ValueError, match=f"lr_schedule='{schedule}' over .* lr_schedule='constant'"):
         est.fit(X, y)
 
 

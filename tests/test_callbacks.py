@@ -84,6 +84,33 @@ def test_converged_fits_anneal_over_a_tenth_of_the_budget_then_stop(Estimator):
     assert Estimator(**params, tol=None).fit(X, y).n_iter_ == 200
 
 
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_the_plateau_schedule_holds_the_lr_until_converged_then_anneals(Estimator):
+    rng = np.random.default_rng(0)
+    labels = np.arange(40) % 2
+    X = rng.normal(size=(40, 6, 2)) + 3.0 * labels[:, None, None]
+    y = targets(Estimator, labels)
+    params = dict(
+        hidden_size=4, conv_channels=None, max_epochs=200, lr=0.01, random_state=0,
+        lr_schedule="plateau",
+    )
+    est = Estimator(**params, tol=1e-3, n_iter_no_change=3).fit(X, y)
+    # 40 sequences make 2 batches: rounds of 10 epochs (20 steps).
+    converged = _first_converged_epoch(est.history_[:, "train_loss"], 10, 1e-3, 3)
+    assert est.n_iter_ == converged + 20 < 200
+    lrs = est.history_[:, "lr"]  # the lr of each epoch's last step (of 2)
+    np.testing.assert_array_equal(lrs[:converged], 0.01)
+    # Then from lr to 0 along a half cosine, over 20 epochs (40 steps).
+    last_steps = 2 * np.arange(20) + 1
+    np.testing.assert_allclose(lrs[converged:], 0.005 * (1 + np.cos(np.pi * last_steps / 40)))
+    # Without a convergence test, the anneal takes the budget's last tenth.
+    full = Estimator(**params, tol=None).fit(X, y)
+    lrs = full.history_[:, "lr"]
+    assert full.n_iter_ == 200
+    np.testing.assert_array_equal(lrs[:180], 0.01)
+    np.testing.assert_allclose(lrs[180:], 0.005 * (1 + np.cos(np.pi * last_steps / 40)))
+
+
 def test_early_stopping_replaces_the_convergence_test(seq3d):
     X, y = seq3d
     params = dict(hidden_size=4, conv_channels=None, max_epochs=2, random_state=0)

@@ -167,7 +167,7 @@ param_values = {
     "weight_decay": st.one_of(floats, st.none()),
     "batch_size": st.one_of(st.integers(-1, 40), st.floats(0, 40), st.none()),
     "max_epochs": st.one_of(st.integers(-1, 2), st.floats(0, 2), st.none(), st.sampled_from(["Auto", "", "auto "])),
-    "lr_schedule": st.sampled_from(["cosine", "constant", "linear", None, 0]),
+    "lr_schedule": st.sampled_from(["cosine", "plateau", "constant", "linear", None, 0]),
     "dtype": st.sampled_from(["float32", "float64", "float16", "int64", np.float32, None]),
     "gradient_clip": st.one_of(floats, st.none(), st.text(max_size=1)),
     "validation_fraction": st.one_of(st.floats(-0.5, 1.5), st.none(), st.just(0.01), st.just(0.99)),
