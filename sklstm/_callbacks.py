@@ -57,15 +57,19 @@ class CosineLR(Callback):
         if self.tail_ is None and self.anneal_from_ is not None:
             if self.step_ < self.anneal_from_:
                 return 1.0
-            self.tail_ = (self.step_, max(1, self.anneal_epochs_ * self.batches_), 1.0)
+            self.shorten(self.anneal_epochs_, start=1.0)
         if self.tail_ is None:
             return 0.5 * (1.0 + math.cos(math.pi * min(self.step_ / self.total_steps_, 1.0)))
         first, steps, start = self.tail_
         return start * 0.5 * (1.0 + math.cos(math.pi * min((self.step_ - first) / steps, 1.0)))
 
-    def shorten(self, epochs):
-        """Anneal from the current lr to 0 along a half cosine over ``epochs`` more epochs."""
-        self.tail_ = (self.step_, max(1, epochs * self.batches_), self._factor())
+    def shorten(self, epochs, start=None):
+        """Anneal to 0 along a half cosine over ``epochs`` more epochs.
+
+        From the current lr, or from ``start`` times the base lr.
+        """
+        start = self._factor() if start is None else start
+        self.tail_ = (self.step_, max(1, epochs * self.batches_), start)
 
     def on_batch_begin(self, net, training=False, **kwargs):
         if not training:

@@ -49,13 +49,17 @@ def _first_converged_epoch(losses, epochs_per_round, tol, patience):
     return None
 
 
-@pytest.mark.parametrize("Estimator", ESTIMATORS)
-def test_converged_fits_anneal_over_a_tenth_of_the_budget_then_stop(Estimator):
-    # Two well separated groups: the loss soon stops falling by tol.
+def _two_groups(Estimator):
+    """Two well separated groups of 40 sequences: the loss soon stops falling by tol."""
     rng = np.random.default_rng(0)
     labels = np.arange(40) % 2
     X = rng.normal(size=(40, 6, 2)) + 3.0 * labels[:, None, None]
-    y = targets(Estimator, labels)
+    return X, targets(Estimator, labels)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_converged_fits_anneal_over_a_tenth_of_the_budget_then_stop(Estimator):
+    X, y = _two_groups(Estimator)
     params = dict(hidden_size=4, conv_channels=None, max_epochs=200, lr=0.01, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # stopping is not an interruption
@@ -86,10 +90,7 @@ def test_converged_fits_anneal_over_a_tenth_of_the_budget_then_stop(Estimator):
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_the_plateau_schedule_holds_the_lr_until_converged_then_anneals(Estimator):
-    rng = np.random.default_rng(0)
-    labels = np.arange(40) % 2
-    X = rng.normal(size=(40, 6, 2)) + 3.0 * labels[:, None, None]
-    y = targets(Estimator, labels)
+    X, y = _two_groups(Estimator)
     params = dict(
         hidden_size=4, conv_channels=None, max_epochs=200, lr=0.01, random_state=0,
         lr_schedule="plateau",
