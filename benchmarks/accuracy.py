@@ -44,11 +44,6 @@ beside the default's, with the ratio of the total times; ``--compare
 NAME=VALUE`` (repeatable) does the same with other parameters changed.
 Both settings of a seed are fitted one after the other, in turns.
 
-``--compare-without-side-thread`` fits the compared setting with the
-network's two branches in one thread, as before the fit's side thread
-(docs/performance.md): ``--compare tol=None --compare bptt_window=None
---compare-without-side-thread`` is the starting point of issue 17.
-
 Usage::
 
     python benchmarks/accuracy.py                  # the suite, 3 seeds
@@ -60,18 +55,15 @@ Usage::
 """
 
 import argparse
-import contextlib
 import time
 
 import numpy as np
 from _archives import load_ts
 from _timing import literal_params, print_markdown_table
 
-import sklstm._base
 from sklstm import LSTMSequenceClassifier
 from sklstm.datasets import load_japanese_vowels
 
-SIDE_THREAD = "(side thread)"  # a setting's key: False fits without it
 ANCHORS = ("ROCKET", "MultiROCKET", "InceptionTime", "ResNet", "FCN", "HIVE-COTE 2")
 
 # name: (package whose wheel holds it, kind, the anchors' accuracy on the default split)
@@ -118,25 +110,11 @@ def evaluate(name, seeds, *settings):
     for seed in range(seeds):
         order = list(enumerate(settings))
         for i, params in order if seed % 2 == 0 else order[::-1]:
-            params = dict(params)
-            side = params.pop(SIDE_THREAD, True)
             clf = LSTMSequenceClassifier(random_state=seed, **params)
             start = time.perf_counter()
-            with contextlib.nullcontext() if side else _without_side_thread():
-                clf.fit(X_train, y_train)
+            clf.fit(X_train, y_train)
             runs[i].append((clf.n_iter_, time.perf_counter() - start, clf.score(X_test, y_test)))
     return len(y_train), len(y_test), [np.array(r) for r in runs]
-
-
-@contextlib.contextmanager
-def _without_side_thread():
-    """Fits as before the side thread: both branches of the network in one thread."""
-    real = sklstm._base.side_thread
-    sklstm._base.side_thread = contextlib.nullcontext
-    try:
-        yield
-    finally:
-        sklstm._base.side_thread = real
 
 
 def fmt(value):
@@ -157,10 +135,6 @@ def main(argv=None):
         "--compare", action="append", default=[], metavar="NAME=VALUE",
         help="also fit with this parameter changed (repeatable; with --param's), in turns",
     )
-    parser.add_argument(
-        "--compare-without-side-thread", action="store_true",
-        help="fit the compared setting without the side thread, as before it",
-    )
     args = parser.parse_args(argv)
     params = literal_params(args.param)
     print(f"LSTMSequenceClassifier({', '.join(f'{k}={v!r}' for k, v in params.items())}), "
@@ -169,8 +143,6 @@ def main(argv=None):
     if args.full_budget or args.compare:
         other = {**params, **({"tol": None} if args.full_budget else {}),
                  **literal_params(args.compare)}
-        if args.compare_without_side_thread:
-            other[SIDE_THREAD] = False
         print(f"compared with LSTMSequenceClassifier("
               f"{', '.join(f'{k}={v!r}' for k, v in other.items())}), fitted in turns")
     header = ("data set", "kind", "train/test", "accuracy mean (min-max)", "fit s", "epochs",

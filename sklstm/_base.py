@@ -29,7 +29,7 @@ from skorch.callbacks import (
 from skorch.helper import predefined_split
 
 from ._callbacks import Converged, CosineLR, SignalProbe
-from ._cpu import flush_denormal, share_threads, side_thread
+from ._cpu import flush_denormal, share_threads
 from ._data import DATA_FORMATS, BatchIterator, already_standardized, check_sequences
 from ._distributed import (
     active_group,
@@ -328,8 +328,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
                 torch.random.default_generator.manual_seed(seed + group.rank)  # dropout
             net.notify("on_train_begin", X=train, y=None)
             try:
-                side = group is None and net.module_.branches_balanced()
-                with _cpu_settings(enabled=net.device == "cpu", side=side), (
+                with _cpu_settings(enabled=net.device == "cpu"), (
                     contextlib.nullcontext() if group is None else attached(group, net)
                 ):
                     net.fit_loop(train, epochs=1 if incremental else None)
@@ -739,15 +738,12 @@ def _has_fused_kernel(optimizer, device):
 
 
 @contextlib.contextmanager
-def _cpu_settings(enabled, side=False):
-    """Denormals flushed in all torch threads, threads shared with other fits.
-
-    ``side``: a fit's side thread for the network's two branches (``_cpu``).
-    """
+def _cpu_settings(enabled):
+    """Denormals flushed in all torch threads, threads shared with other fits."""
     if not enabled:
         yield
         return
-    with flush_denormal(), share_threads(), (side_thread() if side else contextlib.nullcontext()):
+    with flush_denormal(), share_threads():
         yield
 
 

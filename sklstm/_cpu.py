@@ -19,22 +19,12 @@ cores, slower than one after the other. ``share_threads`` counts the fits
 and predictions running at once in this process and gives each its share
 of the cores, for its own thread only (an OpenMP setting per thread), again
 at each epoch as others start and finish.
-
-The side thread. A training step of the default network is two branches
-that share nothing until the head: the LSTM, a chain of small sequential
-steps that keeps a second thread mostly idle, and the convolutional block.
-A fit with a share of two or more threads therefore splits it
-(``side_thread``): its own thread keeps half, and a second thread, with the
-other half, runs the block beside the LSTM, forward and backward
-(``run_beside``, ``_module._Beside``). Each branch then runs on one thread
-of a 2-thread share, so a fit computes what it computes on one thread.
 """
 
 import ctypes
 import functools
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import torch
@@ -95,67 +85,9 @@ def rebalance_threads():
     if own is None:
         return
     share = max(1, own // max(1, _running))
-    side = share // 2 if getattr(_share, "pool", None) is not None else 0
-    _share.side = side
-    if share - side != _share.current:
-        _openmp_runtime().omp_set_num_threads(share - side)
-        _share.current = share - side
-
-
-@contextmanager
-def side_thread():
-    """A second thread for ``run_beside``, with half of this thread's share.
-
-    Inside ``share_threads``, for a fit: this thread keeps the other half.
-    While other fits leave this one a single thread, there is no side
-    thread (``side_threads`` returns 0) and nothing runs beside.
-    """
-    if getattr(_share, "own", None) is None or getattr(_share, "pool", None) is not None:
-        yield  # no OpenMP runtime to set, or already inside
-        return
-    _share.pool = ThreadPoolExecutor(1, thread_name_prefix="sklstm-side")
-    try:
-        rebalance_threads()
-        yield
-    finally:
-        _share.pool.shutdown()
-        _share.pool = None
-        rebalance_threads()
-
-
-def side_threads():
-    """How many threads ``run_beside`` runs on in this thread's fit (0: none)."""
-    return getattr(_share, "side", 0)
-
-
-def run_beside(func, *args):
-    """Start ``func(*args)`` in the side thread; returns its ``Future``.
-
-    The side thread runs on ``side_threads()`` threads, with the caller's
-    denormal flushing, grad mode and autocast (all of them per thread).
-    """
-    return _share.pool.submit(
-        _on_side,
-        side_threads(),
-        is_flushing(),
-        torch.is_grad_enabled(),
-        torch.is_autocast_enabled("cpu"),
-        torch.get_autocast_dtype("cpu"),
-        func,
-        args,
-    )
-
-
-def _on_side(threads, flushing, grad, autocast, autocast_dtype, func, args):
-    # Torch sets a new thread's OpenMP threads at its first parallel work,
-    # which would undo ours: let it do so first.
-    torch.get_num_threads()
-    runtime = _openmp_runtime()
-    if runtime.omp_get_max_threads() != threads or is_flushing() != flushing:
-        runtime.omp_set_num_threads(threads)
-        on_every_thread(lambda thread: torch.set_flush_denormal(flushing))
-    with torch.set_grad_enabled(grad), torch.autocast("cpu", autocast_dtype, enabled=autocast):
-        return func(*args)
+    if share != _share.current:
+        _openmp_runtime().omp_set_num_threads(share)
+        _share.current = share
 
 
 def _start_flushing(thread):

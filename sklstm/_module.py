@@ -17,12 +17,9 @@ Pooling then ignores the padded steps.
 """
 
 import functools
-from concurrent import futures
 
 import torch
 from torch import nn
-
-from ._cpu import run_beside, side_threads
 
 POOLINGS = ("last", "mean", "max", "mean_max")
 NORMALIZE = (None, "per_sequence", "both")
@@ -185,67 +182,17 @@ class LSTMNet(nn.Module):
             if standardized is None:
                 standardized = standardize_sequences(x, lengths, mask)
             x = torch.cat([x, standardized], dim=2)
-
-        def recur():
-            if x.device.type == "cpu" and torch.is_autocast_enabled("cpu") and not _cpu_bf16_lstm():
-                with torch.autocast("cpu", enabled=False):
-                    return self._recur(x.float(), lengths, mask)
-            return self._recur(x, lengths, mask)
-
-        if not len(self.convs):
-            parts = [recur()]
-        elif self._branches_beside(x):
-            def convolve():
-                return self._convolve(x, lengths, mask, sample_weight)
-
-            if torch.is_grad_enabled():
-                parts = list(_Beside.apply(recur, convolve, self.head.bias))
-            else:  # a validation step
-                parts = list(_at_once(recur, convolve))
+        if x.device.type == "cpu" and torch.is_autocast_enabled("cpu") and not _cpu_bf16_lstm():
+            with torch.autocast("cpu", enabled=False):
+                parts = [self._recur(x.float(), lengths, mask)]
         else:
-            parts = [recur(), self._convolve(x, lengths, mask, sample_weight)]
+            parts = [self._recur(x, lengths, mask)]
+        if len(self.convs):
+            parts.append(self._convolve(x, lengths, mask, sample_weight))
         if stats is not None:
             parts.append(self.stats_norm(stats[:, :, None], None, sample_weight)[:, :, 0])
         pooled = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
         return self.head(self._drop(pooled))
-
-    def branches_balanced(self):
-        """Whether a fit gains by running the block beside the LSTM (``_cpu``).
-
-        When the block's multiply-adds per input step are 1 to 3.5 times
-        the LSTM's (the defaults: 2.0). Each branch then runs on half the
-        threads, which pays when their times are close; the LSTM, a chain of
-        small steps, takes longer per multiply-add. Measured over 6 epochs
-        of 256 sequences of 150 steps (docs/performance.md): the default
-        network 0.82 of the time, ``hidden_size=24`` (3.5) 0.84,
-        ``hidden_size=48`` (0.88) 1.01, ``hidden_size=64`` (0.5) 1.17, one
-        direction (3.9) 1.12.
-        """
-        if not len(self.convs):
-            return False
-        lstm = sum(
-            4 * lstm.hidden_size * (lstm.input_size + lstm.hidden_size)
-            for layer in self.lstms for lstm in layer
-        ) / self.lstm_stride
-        block = sum(conv[1].weight.numel() for conv, _ in self.convs)
-        return lstm <= block <= 3.5 * lstm
-
-    def _branches_beside(self, x):
-        """Whether the block runs in the fit's side thread while the LSTM runs here.
-
-        In a fit on the CPU with a side thread (``_cpu``): a bidirectional
-        LSTM(32) over a batch of 32 keeps a second thread mostly idle. Not
-        with gradients wanted for ``x`` (``sklstm.inspection``), for a
-        frozen head, nor in a data-parallel fit, whose batch norm sums over
-        the ranks.
-        """
-        return (
-            side_threads() > 0
-            and x.device.type == "cpu"
-            and not x.requires_grad
-            and (self.head.bias.requires_grad or not torch.is_grad_enabled())
-            and all(norm.process_group is None for _, norm in self.convs)
-        )
 
     def _recur(self, x, lengths, mask):
         """The LSTM layers' outputs, pooled over each sequence's real steps."""
@@ -499,47 +446,6 @@ def mean_windows(x, stride, lengths=None, mask=None):
     if lengths is None:
         return windows, None
     return windows, torch.div(lengths + stride - 1, stride, rounding_mode="floor")
-
-
-def _at_once(here, beside):
-    """``here()`` in this thread and ``beside()`` in the side thread, at once."""
-    future = run_beside(beside)
-    try:
-        out_here = here()
-    except BaseException:
-        futures.wait([future])  # nothing left running beside
-        raise
-    return out_here, future.result()
-
-
-class _Beside(torch.autograd.Function):
-    """``_at_once`` in a training step, backward pass included.
-
-    Both branches build their own autograd graphs, with grad mode on; the
-    backward pass runs each graph's backward in the thread that built it,
-    at once again, and the gradients land in the parameters' ``.grad`` (as
-    in ``torch.utils.checkpoint``). ``anchor``, a parameter that requires
-    grad, only makes autograd call ``backward``. The two branches share no
-    parameter, so the gradients do not depend on which thread is faster.
-    """
-
-    @staticmethod
-    def forward(ctx, here, beside, anchor):
-        with torch.enable_grad():
-            ctx.outputs = _at_once(here, beside)
-        return tuple(out.detach() for out in ctx.outputs)
-
-    @staticmethod
-    def backward(ctx, grad_here, grad_beside):
-        out_here, out_beside = ctx.outputs
-        del ctx.outputs
-
-        def backward_of(out, grad):
-            if grad is not None and out.requires_grad:  # a branch may be frozen
-                torch.autograd.backward(out, grad)
-
-        _at_once(lambda: backward_of(out_here, grad_here), lambda: backward_of(out_beside, grad_beside))
-        return None, None, None
 
 
 _WEIGHTS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")

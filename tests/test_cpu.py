@@ -1,7 +1,6 @@
 """CPU settings of a fit: denormals flushed in every thread, threads shared between fits."""
 
 import contextlib
-import fnmatch
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -12,13 +11,12 @@ import numpy as np
 import pytest
 import torch
 from sklearn.model_selection import cross_validate
-from skorch.callbacks import Callback, Freezer
+from skorch.callbacks import Callback
 
 import sklstm._base
 import sklstm._data
 from sklstm import LSTMSequenceClassifier
-from sklstm._cpu import flush_denormal, is_flushing, on_every_thread, side_threads
-from sklstm.datasets import make_sequence_classification
+from sklstm._cpu import flush_denormal, is_flushing, on_every_thread
 
 # -- denormals -------------------------------------------------------------------
 
@@ -67,7 +65,7 @@ def test_fit_flushes_denormals_in_every_thread_then_restores(seq3d, two_threads)
     ).fit(X, y)
     seen = dict(clf.net_.callbacks_)["record"].seen_
     assert len(seen) == 2 * 3  # training and validation batches of two epochs
-    assert all(states == [True, True] for states in seen)  # the side thread's: below
+    assert all(states == [True, True] for states in seen)
     assert on_every_thread(lambda t: is_flushing()) == [False, False]
 
 
@@ -114,7 +112,7 @@ class ThreadRecorder(Callback):
 
     def on_batch_end(self, net, **kwargs):
         if len(net.history) == 1:  # after the barrier, before any fit can end
-            self.threads_ = torch.get_num_threads() + side_threads()
+            self.threads_ = torch.get_num_threads()
 
 
 def _fit_recording_threads(X, y, seed):
@@ -129,10 +127,10 @@ def test_fits_running_at_once_in_threads_share_the_cores(seq3d, two_threads):
     ThreadRecorder.barrier = threading.Barrier(2)  # the two fits overlap
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(lambda seed: _fit_recording_threads(X, y, seed), [0, 1]))
-    assert [during for during, _ in results] == [1, 1]  # 2 threads, 2 fits, no side thread
+    assert [during for during, _ in results] == [1, 1]  # 2 threads, 2 fits
     assert [after for _, after in results] == [2, 2]  # each thread's setting restored
     ThreadRecorder.barrier = threading.Barrier(1)
-    with ThreadPoolExecutor(1) as pool:  # alone, a fit in a thread and its side thread use all
+    with ThreadPoolExecutor(1) as pool:  # alone, a fit in a thread keeps all threads
         assert pool.submit(_fit_recording_threads, X, y, 0).result() == (2, 2)
     assert torch.get_num_threads() == 2
 
@@ -155,141 +153,3 @@ def test_joblib_worker_processes_train_on_their_share_of_the_cores(seq3d):
         cloudpickle.unregister_pickle_by_value(this_module)
     threads = [dict(e.net_.callbacks_)["threads"].threads_ for e in result["estimator"]]
     assert threads == [max(1, joblib.cpu_count() // 2)] * 2
-
-
-# -- the side thread ---------------------------------------------------------
-
-
-class BranchRecorder:
-    """Record, per branch and pass, the thread that runs it and its torch threads."""
-
-    def __init__(self, module):
-        self.seen = set()
-        self.handles = [
-            module.convs[0][0].register_forward_hook(self.hook("block")),
-            module.head.register_forward_hook(self.hook("head")),
-        ]
-
-    def hook(self, branch):
-        def forward(module, args, output):
-            self.record(branch, "forward")
-            if output.requires_grad:
-                output.register_hook(lambda grad: self.record(branch, "backward"))
-
-        return forward
-
-    def record(self, branch, step):
-        self.seen.add((branch, step, threading.current_thread().name.split("_")[0],
-                       torch.get_num_threads(), is_flushing(), torch.is_grad_enabled()))
-
-
-class RecordBranches(Callback):
-    def initialize(self):
-        self.recorder_ = None
-        return self
-
-    def on_train_begin(self, net, **kwargs):
-        self.recorder_ = BranchRecorder(net.module_)
-
-
-def _branches_of_fit(X, y, **params):
-    clf = LSTMSequenceClassifier(  # the default network: balanced branches
-        max_epochs=2, random_state=0, callbacks=[("branches", RecordBranches())], **params,
-    ).fit(X, y)
-    recorder = dict(clf.net_.callbacks_)["branches"].recorder_
-    seen_in_fit = set(recorder.seen)
-    recorder.seen.clear()
-    clf.predict_proba(X)
-    return seen_in_fit, recorder.seen
-
-
-def test_a_fit_runs_the_block_beside_the_lstm_each_on_half_the_threads(seq3d, two_threads):
-    seen, in_predict = _branches_of_fit(*seq3d, validation_fraction=0.25)
-    assert seen == {  # the head runs after the LSTM, in its thread
-        ("block", "forward", "sklstm-side", 1, True, True),
-        ("block", "backward", "sklstm-side", 1, True, False),  # grad mode is off in backward
-        ("head", "forward", "MainThread", 1, True, True),
-        ("head", "backward", "MainThread", 1, True, False),
-        ("block", "forward", "sklstm-side", 1, True, False),  # validation
-        ("head", "forward", "MainThread", 1, True, False),
-    }
-    # predict: all threads here.
-    assert {(branch, thread, threads) for branch, _, thread, threads, _, _ in in_predict} == {
-        ("block", "MainThread", 2), ("head", "MainThread", 2)
-    }
-    assert torch.get_num_threads() == 2 and side_threads() == 0 and not is_flushing()
-    assert not [t for t in threading.enumerate() if t.name.startswith("sklstm-side")]
-
-
-def test_one_thread_has_no_side_thread(seq3d):
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        seen, _ = _branches_of_fit(*seq3d)
-    finally:
-        torch.set_num_threads(before)
-    assert {thread for _, _, thread, *_ in seen} == {"MainThread"}
-
-
-class SplitRecorder(Callback):
-    def on_batch_end(self, net, **kwargs):
-        self.split_ = (torch.get_num_threads(), side_threads())
-
-
-@pytest.mark.parametrize("params, split", [
-    ({}, (1, 1)),
-    ({"conv_channels": None}, (2, 0)),
-    ({"hidden_size": 64}, (2, 0)),  # the LSTM outweighs the block
-    ({"hidden_size": 8}, (2, 0)),  # the block outweighs the LSTM
-])
-def test_a_network_with_balanced_branches_has_a_side_thread(seq3d, two_threads, params, split):
-    clf = LSTMSequenceClassifier(
-        max_epochs=1, callbacks=[("record", SplitRecorder())], **params
-    ).fit(*seq3d)
-    assert dict(clf.net_.callbacks_)["record"].split_ == split  # (here, beside)
-    assert side_threads() == 0
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_a_fit_with_a_side_thread_equals_a_fit_on_one_thread(dtype, two_threads):
-    X, y = make_sequence_classification(n_samples=64, n_timesteps=40, random_state=1)
-    params = dict(max_epochs=3, random_state=0)  # the default network, bidirectional
-    both = LSTMSequenceClassifier(**params).fit(X.astype(dtype), y)
-    torch.set_num_threads(1)
-    one = LSTMSequenceClassifier(**params).fit(X.astype(dtype), y)
-    for a, b in zip(both.net_.module_.parameters(), one.net_.module_.parameters(), strict=True):
-        assert torch.equal(a, b)
-
-
-class Failure(RuntimeError):
-    pass
-
-
-class FailInBlock(Callback):
-    def on_train_begin(self, net, **kwargs):
-        def fail(module, args, output):
-            if threading.current_thread().name.startswith("sklstm-side"):
-                raise Failure("in the side thread")
-
-        net.module_.convs[0][0].register_forward_hook(fail)
-
-
-def test_an_error_beside_reaches_the_caller_and_the_threads_are_restored(seq3d, two_threads):
-    clf = LSTMSequenceClassifier(max_epochs=2, callbacks=[("fail", FailInBlock())])
-    with pytest.raises(Failure, match="in the side thread"):
-        clf.fit(*seq3d)
-    assert torch.get_num_threads() == 2 and side_threads() == 0 and not is_flushing()
-    assert not [t for t in threading.enumerate() if t.name.startswith("sklstm-side")]
-
-
-@pytest.mark.parametrize("frozen", ["lstms.*", "convs.*", "head.*"])
-def test_a_frozen_branch_or_head_trains_the_rest_beside(seq3d, two_threads, frozen):
-    X, y = seq3d
-    init = LSTMSequenceClassifier(max_epochs=1, lr=1e-9, random_state=0).fit(X, y)
-    clf = LSTMSequenceClassifier(
-        max_epochs=2, random_state=0, callbacks=[("freeze", Freezer(frozen))]
-    ).fit(X, y)
-    before = dict(init.net_.module_.named_parameters())
-    for name, param in clf.net_.module_.named_parameters():
-        same = torch.allclose(param, before[name], atol=1e-6)
-        assert same == fnmatch.fnmatch(name, frozen), name
