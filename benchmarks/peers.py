@@ -6,6 +6,9 @@ the test split; fit time is the ``fit`` call (for Keras, building and
 compiling the model too). Contenders:
 
 - ``sklstm``: ``LSTMSequenceClassifier(random_state=seed)``, its defaults;
+  a one-epoch fit first, outside the time, pays what the first fit of a
+  process pays once (about 1.5 s: torch imports ``torch._dynamo`` when it
+  builds the first optimizer), as ROCKET's compilation below;
 - the seed document's three Keras models, in tensorflow-cpu's Keras as
   written there (batch 32, 10 epochs):
   ``keras-ex1`` LSTM(64) -> softmax, Adam; ``keras-ex2`` LSTM(128) ->
@@ -95,6 +98,7 @@ def fit_sklstm(data, seed, threads, params=()):
     from sklstm import LSTMSequenceClassifier
 
     torch.set_num_threads(threads)
+    LSTMSequenceClassifier(max_epochs=1).fit(data["X_train"], data["y_train"])  # warm-up
     clf = LSTMSequenceClassifier(random_state=seed, **literal_params(params))
     start = time.perf_counter()
     clf.fit(data["X_train"], data["y_train"])
