@@ -29,7 +29,7 @@ from skorch.callbacks import (
 from skorch.helper import predefined_split
 
 from ._callbacks import Converged, CosineLR, SignalProbe
-from ._cpu import flush_denormal, share_threads
+from ._cpu import flush_denormal, native_bfloat16, share_threads
 from ._data import DATA_FORMATS, BatchIterator, already_standardized, check_sequences
 from ._distributed import (
     active_group,
@@ -107,7 +107,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "lr_schedule": [StrOptions({"cosine", "plateau", "constant"})],
         "dtype": [StrOptions({"float32", "float64"})],
-        "autocast": [StrOptions({"bfloat16"}), None],
+        "autocast": [StrOptions({"auto", "bfloat16"}), None],
         "gradient_clip": [Interval(Real, 0, None, closed="neither"), None],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "early_stopping": ["boolean"],
@@ -203,6 +203,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             rng = np.random.RandomState(shared_seed(group, rng.randint(np.iinfo(np.int32).max)))
         if not continue_training:
             self.normalize_ = self._resolve_normalize(data)
+        self.autocast_ = self._resolve_autocast()
         auto = self.early_stopping == "auto"  # validation_fraction is the first fit's
         train, valid = self._split(data, rng, None if incremental or auto else self.validation_fraction)
         seed = int(rng.randint(np.iinfo(np.int32).max))
@@ -421,7 +422,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
                 "optimizer must be 'adam', 'adamw', 'rmsprop', 'sgd' or a subclass "
                 f"of torch.optim.Optimizer, got {self.optimizer!r}."
             )
-        if self.autocast is not None and self.dtype != "float32":
+        if self.autocast == "bfloat16" and self.dtype != "float32":
             raise ValueError(
                 f"autocast={self.autocast!r} computes in {self.autocast} beside float32 "
                 f"weights; it does not apply to dtype={self.dtype!r}. Set dtype='float32' "
@@ -458,6 +459,13 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         if self.normalize != "auto":
             return self.normalize
         return None if already_standardized(data) else "both"
+
+    def _resolve_autocast(self):
+        """What the training's forward pass computes in (``autocast_``)."""
+        if self.autocast != "auto":
+            return self.autocast
+        native = self._resolve_device() == "cpu" and self.dtype == "float32" and native_bfloat16()
+        return "bfloat16" if native else None
 
     def _split(self, data, rng, fraction):
         """Split off a validation set of ``fraction`` (stratified for classifiers), as views."""
@@ -567,7 +575,8 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             lstm_stride=self.lstm_stride,
             bptt_window=self.bptt_window,
             dtype=getattr(torch, np.dtype(dtype).name),
-            autocast=None if self.autocast is None else getattr(torch, self.autocast),
+            autocast=None if self.autocast_ is None else getattr(torch, self.autocast_),
+            autocast_inference=self.autocast != "auto",
         )
 
     def _n_step_features(self):
@@ -621,6 +630,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             super().__setstate__(state)
             return
         state.setdefault("normalize_", state.get("normalize"))  # an earlier sklstm's
+        state.setdefault("autocast_", state.get("autocast"))
         super().__setstate__(state)
         from ._persist import net_device
         from ._schema import restore_net

@@ -136,7 +136,7 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
     dtype : {"float32", "float64"}, default="float32"
         Floating-point type of the weights and computations. float64 is
         slower but rounds far less, e.g. for inputs of a large dynamic range.
-    autocast : {"bfloat16"} or None, default=None
+    autocast : {"auto", "bfloat16"} or None, default="auto"
         Mixed precision: ``"bfloat16"`` runs the network's forward pass
         (training and prediction) under ``torch.autocast``, so that
         convolutions, LSTMs and matrix products compute in bfloat16 while
@@ -145,8 +145,11 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         AVX512-BF16, recent GPUs), slower elsewhere; predictions round
         differently from float32 (see docs/accuracy.md). On CPUs without
         AVX-512, where oneDNN has no bfloat16 LSTM, the LSTM layers compute
-        in float32. Requires ``dtype="float32"``; ``export_onnx`` writes the
-        float32 graph.
+        in float32. ``"auto"``: the training's forward pass in bfloat16 on
+        a CPU that computes it natively, with ``dtype="float32"``, else
+        float32 (GPUs included); predictions always in float32. The choice
+        is ``autocast_``. ``"bfloat16"`` requires ``dtype="float32"``;
+        ``export_onnx`` writes the float32 graph.
     gradient_clip : float or None, default=1.0
         Largest norm of the gradient; larger gradients are rescaled. None
         disables clipping.
@@ -195,6 +198,9 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
     normalize_ : {"both", "per_sequence"} or None
         What the network does to each sequence first: ``normalize``, with
         ``"auto"`` decided on the training data.
+    autocast_ : {"bfloat16"} or None
+        What the training's forward pass computed in: ``autocast``, with
+        ``"auto"`` decided for the machine of the fit.
     net_ : skorch.NeuralNet
         The fitted skorch net; the PyTorch module is ``net_.module_``.
     history_ : skorch.History
@@ -282,7 +288,7 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         predict_batch_size="auto",
         max_epochs="auto",
         dtype="float32",
-        autocast=None,
+        autocast="auto",
         gradient_clip=1.0,
         validation_fraction=None,
         early_stopping=False,

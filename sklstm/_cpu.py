@@ -33,6 +33,17 @@ _DENORMAL = 1e-40  # a float32 denormal, read as 0 when flushing
 _REGION_BODY = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 
 
+@functools.cache
+def native_bfloat16():
+    """Whether this CPU computes bfloat16 in hardware (AVX512-BF16 or AMX).
+
+    Elsewhere oneDNN emulates bfloat16, slower than float32. The probes are
+    torch's own (``torch.cpu``); a torch without them answers False.
+    """
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
+
+
 def is_flushing():
     """Whether the calling thread flushes denormal floats to zero."""
     return torch.tensor(_DENORMAL, dtype=torch.float32).item() == 0.0

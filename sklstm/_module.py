@@ -67,6 +67,9 @@ class LSTMNet(nn.Module):
         products compute in it (the LSTMs on the CPU only where oneDNN
         can, see ``_cpu_bf16_lstm``), the weights stay in ``dtype`` and the
         logits come back in ``dtype``. None: everything in ``dtype``.
+    autocast_inference : bool
+        Whether ``autocast`` applies in evaluation mode too; False: only
+        in training, and predictions compute in ``dtype``.
     bptt_window : int or None
         In training, the LSTM layers back-propagate through one window of
         this many consecutive steps per batch (of the steps the LSTM reads,
@@ -105,6 +108,7 @@ class LSTMNet(nn.Module):
         lstm_stride=1,
         autocast=None,
         bptt_window=None,
+        autocast_inference=True,
     ):
         super().__init__()
         if normalize not in NORMALIZE:
@@ -112,6 +116,7 @@ class LSTMNet(nn.Module):
         self.normalize = normalize
         self.lstm_stride = lstm_stride
         self.autocast = autocast
+        self.autocast_inference = autocast_inference
         self.bptt_window = None if pooling == "last" else bptt_window
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
@@ -161,7 +166,7 @@ class LSTMNet(nn.Module):
         given instead of computed (``sklstm.inspection`` integrates along
         both).
         """
-        if self.autocast is not None:
+        if self.autocast is not None and (self.training or self.autocast_inference):
             with torch.autocast(x.device.type, dtype=self.autocast):
                 logits = self._logits(x, lengths, sample_weight, standardized)
             return logits.to(self.head.weight.dtype)
@@ -267,6 +272,7 @@ class LSTMNet(nn.Module):
         return (
             f"pooling={self.pooling!r}, normalize={self.normalize!r}, "
             f"lstm_stride={self.lstm_stride}, autocast={self.autocast}, "
+            f"autocast_inference={self.autocast_inference}, "
             f"bptt_window={self.bptt_window}"
         )
 
@@ -326,6 +332,9 @@ class SequenceBatchNorm(nn.BatchNorm1d):
             sample_weight, update = None, False
         if keep is None and sample_weight is None and update and h.shape[0] * h.shape[2] > 1:
             return super().forward(h)
+        # Statistics in the weights' dtype: under autocast h is bfloat16,
+        # whose 8 bits of mantissa would round the sums over the batch.
+        h = h.to(self.weight.dtype)
         w = h.new_ones(1, 1, h.shape[2]) if keep is None else keep
         if sample_weight is not None:
             w = w * sample_weight.to(h.device, h.dtype)[:, None, None]
@@ -345,6 +354,7 @@ class SequenceBatchNorm(nn.BatchNorm1d):
         from ._distributed import sum_tensor, sum_value
 
         group = self.process_group
+        h = h.to(self.weight.dtype)  # as in forward
         w = h.new_ones(1, 1, h.shape[2]) if keep is None else keep
         if sample_weight is not None:
             w = w * sample_weight.to(h.device, h.dtype)[:, None, None]

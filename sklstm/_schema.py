@@ -176,6 +176,14 @@ def _check_lstm_state(estimator):
             f"normalize_ {shown(chosen)} is not what normalize={estimator.normalize!r} chooses"
         )
     estimator.normalize_ = chosen
+    # Files written before autocast="auto" trained in their autocast.
+    chosen = getattr(estimator, "autocast_", estimator.autocast)
+    allowed = (None, "bfloat16") if estimator.autocast == "auto" else (estimator.autocast,)
+    if not (chosen is None or isinstance(chosen, str)) or chosen not in allowed:
+        raise ValueError(
+            f"autocast_ {shown(chosen)} is not what autocast={estimator.autocast!r} chooses"
+        )
+    estimator.autocast_ = chosen
     if estimator._layout not in ("table", "sequences"):
         raise ValueError(f"_layout {shown(estimator._layout)} is not 'table' or 'sequences'")
     dtype = estimator._dtype
@@ -482,7 +490,7 @@ def _row(row, what):
 # -- the closed list ------------------------------------------------------------------
 
 _LSTM = dict(
-    optional=("feature_names_in_", "normalize_"), check_params=_check_lstm_params,
+    optional=("feature_names_in_", "normalize_", "autocast_"), check_params=_check_lstm_params,
     check_state=_check_lstm_state, has_net=True,
     # Files written before sklstm had per-sequence normalization, its own
     # inference batch size, the LSTM's stride, the convergence test, mixed

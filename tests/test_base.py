@@ -99,10 +99,59 @@ def test_bfloat16_autocast_pads_exactly_up_to_its_rounding(Estimator, ragged_dat
     assert np.abs(mixed - full).max() > 1e-6  # it did compute in bfloat16
 
 
+def test_bfloat16_autocast_trains_with_sample_weights_and_keeps_float32_statistics(
+    Estimator, data
+):
+    # Weighted batches take the block's own batch norm, whose sums over the
+    # batch are formed in float32 from the bfloat16 convolutions.
+    X, y = data
+    weights = np.linspace(0.5, 2.0, len(y))
+    est = Estimator(**FAST, conv_channels=(4,), autocast="bfloat16").fit(X, y, sample_weight=weights)
+    norm = est.net_.module_.convs[0][1]
+    assert norm.running_mean.dtype == torch.float32 and torch.isfinite(norm.running_var).all()
+    assert np.isfinite(outputs(est, X)).all()
+
+
 def test_autocast_needs_float32_weights(Estimator, ragged_data):
     X, y = ragged_data
     with pytest.raises(ValueError, match="Set dtype='float32' or autocast=None"):
         Estimator(autocast="bfloat16", dtype="float64", **FAST).fit(X, y)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_autocast_trains_in_bfloat16_where_the_cpu_has_it_and_predicts_in_float32(
+    Estimator, ragged_data, monkeypatch, native
+):
+    X, y = ragged_data
+    monkeypatch.setattr(sklstm._base, "native_bfloat16", lambda: native)
+    params = dict(FAST, conv_channels=(4, 3), max_epochs=3)
+    auto = Estimator(**params, autocast="auto").fit(X, y)
+    module = auto.net_.module_
+    if not native:
+        assert auto.autocast_ is None and module.autocast is None
+        plain = Estimator(**params, autocast=None).fit(X, y)
+        np.testing.assert_array_equal(outputs(auto, X), outputs(plain, X))
+        return
+    assert auto.autocast_ == "bfloat16" and module.autocast is torch.bfloat16
+    assert not module.autocast_inference
+    # The same training computation as autocast="bfloat16": the same weights.
+    mixed = Estimator(**params, autocast="bfloat16").fit(X, y)
+    for a, b in zip(module.parameters(), mixed.net_.module_.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    # Predictions compute in float32: the weights read without autocast.
+    predicted = outputs(auto, X)
+    mixed.net_.module_.autocast = None
+    np.testing.assert_array_equal(predicted, outputs(mixed, X))
+    # ...and the training did compute in bfloat16.
+    plain = Estimator(**params, autocast=None).fit(X, y)
+    assert np.abs(predicted - outputs(plain, X)).max() > 1e-6
+
+
+def test_auto_autocast_is_float32_for_float64_weights(Estimator, ragged_data, monkeypatch):
+    X, y = ragged_data
+    monkeypatch.setattr(sklstm._base, "native_bfloat16", lambda: True)
+    est = Estimator(**FAST, autocast="auto", dtype="float64").fit(X, y)
+    assert est.autocast_ is None and est.net_.module_.autocast is None
 
 
 def test_per_sequence_normalization_makes_the_fit_indifferent_to_units(Estimator, ragged_data):

@@ -1,6 +1,7 @@
 """CPU settings of a fit: denormals flushed in every thread, threads shared between fits."""
 
 import contextlib
+import platform
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +17,19 @@ from skorch.callbacks import Callback
 import sklstm._base
 import sklstm._data
 from sklstm import LSTMSequenceClassifier
-from sklstm._cpu import flush_denormal, is_flushing, on_every_thread
+from sklstm._cpu import flush_denormal, is_flushing, native_bfloat16, on_every_thread
+
+# -- bfloat16 ----------------------------------------------------------------------
+
+
+@pytest.mark.skipif(
+    not (sys.platform == "linux" and platform.machine() == "x86_64"), reason="reads /proc/cpuinfo"
+)
+def test_native_bfloat16_is_what_the_cpu_flags_say():
+    with open("/proc/cpuinfo") as f:
+        flags = next(line for line in f if line.startswith("flags")).split()
+    assert native_bfloat16() == ("avx512_bf16" in flags or "amx_bf16" in flags)
+
 
 # -- denormals -------------------------------------------------------------------
 

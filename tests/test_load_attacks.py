@@ -313,6 +313,8 @@ def test_tampered_fitted_attributes_are_refused(tmp_path, classifiers):
         (lambda s, a: s.__setitem__("normalize_", "per_sequence"), "normalize_"),
         (lambda s, a: s.__setitem__("normalize_", ["both"]), "normalize_"),
         (lambda s, a: s.__setitem__("normalize_", None), "weight"),
+        (lambda s, a: s.__setitem__("autocast_", "float16"), "autocast_"),
+        (lambda s, a: s.__setitem__("autocast_", ["bfloat16"]), "autocast_"),
         (lambda s, a: s.pop("_dtype"), "part of its fitted attributes"),
     ]:
         s, a = json.loads(json.dumps(state)), dict(arrays)
