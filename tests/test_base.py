@@ -145,6 +145,10 @@ def test_auto_autocast_trains_in_bfloat16_where_the_cpu_has_it_and_predicts_in_f
     # ...and the training did compute in bfloat16.
     plain = Estimator(**params, autocast=None).fit(X, y)
     assert np.abs(predicted - outputs(plain, X)).max() > 1e-6
+    # A pickle keeps the choice, and predicts in float32 as the original does.
+    copy = pickle.loads(pickle.dumps(auto))
+    assert copy.autocast_ == "bfloat16" and not copy.net_.module_.autocast_inference
+    np.testing.assert_array_equal(outputs(copy, X), predicted)
 
 
 def test_auto_autocast_is_float32_for_float64_weights(Estimator, ragged_data, monkeypatch):
