@@ -77,6 +77,12 @@ AUTO_AVERAGE = 25
 PREDICT_STEPS = 2**14
 PREDICT_MAX_BATCH = 256
 
+# autocast="auto": bfloat16 training on sequences of at least this many steps
+# on average. A training step of 100 to 1460 steps took 0.53-0.84 of
+# float32's time on a CPU with AVX512-BF16, one of 2 to 29 steps 0.98-1.17:
+# there the casts cost what the bfloat16 arithmetic saves (docs/accuracy.md).
+AUTOCAST_MIN_STEPS = 64
+
 class BaseLSTMSequence(BaseEstimator, ABC):
     """Fitting and prediction shared by the LSTM estimators.
 
@@ -203,7 +209,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             rng = np.random.RandomState(shared_seed(group, rng.randint(np.iinfo(np.int32).max)))
         if not continue_training:
             self.normalize_ = self._resolve_normalize(data)
-        self.autocast_ = self._resolve_autocast()
+        self.autocast_ = self._resolve_autocast(data)
         auto = self.early_stopping == "auto"  # validation_fraction is the first fit's
         train, valid = self._split(data, rng, None if incremental or auto else self.validation_fraction)
         seed = int(rng.randint(np.iinfo(np.int32).max))
@@ -460,12 +466,15 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             return self.normalize
         return None if already_standardized(data) else "both"
 
-    def _resolve_autocast(self):
+    def _resolve_autocast(self, data):
         """What the training's forward pass computes in (``autocast_``)."""
         if self.autocast != "auto":
             return self.autocast
-        native = self._resolve_device() == "cpu" and self.dtype == "float32" and native_bfloat16()
-        return "bfloat16" if native else None
+        pays = (
+            self._resolve_device() == "cpu" and self.dtype == "float32"
+            and data.mean_length >= AUTOCAST_MIN_STEPS and native_bfloat16()
+        )
+        return "bfloat16" if pays else None
 
     def _split(self, data, rng, fraction):
         """Split off a validation set of ``fraction`` (stratified for classifiers), as views."""

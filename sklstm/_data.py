@@ -73,6 +73,14 @@ class Sequences(torch.utils.data.Dataset):
         lengths = self._own_lengths()
         return int(lengths.max()) if len(lengths) else 0
 
+    @property
+    def mean_length(self):
+        """Mean length of the sequences (0 when there are none)."""
+        if self.offsets is None:
+            return self.values.shape[1]
+        lengths = self._own_lengths()
+        return float(lengths.mean()) if len(lengths) else 0.0
+
     def _own_lengths(self):
         """The lengths of the sequences this object exposes (ragged only)."""
         return self.lengths if self.index is None else self.lengths[self.index]

@@ -158,9 +158,10 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         differently from float32 (see docs/accuracy.md). On CPUs without
         AVX-512, where oneDNN has no bfloat16 LSTM, the LSTM layers compute
         in float32. ``"auto"``: the training's forward pass in bfloat16 on
-        a CPU that computes it natively, with ``dtype="float32"``, else
-        float32 (GPUs included); predictions always in float32. The choice
-        is ``autocast_``. ``"bfloat16"`` requires ``dtype="float32"``;
+        a CPU that computes it natively, with ``dtype="float32"``, for
+        sequences of 64 steps or more on average (shorter ones gain
+        nothing), else float32 (GPUs included); predictions always in
+        float32. The choice is ``autocast_``. ``"bfloat16"`` requires ``dtype="float32"``;
         ``export_onnx`` writes the float32 graph.
     gradient_clip : float or None, default=1.0
         Largest norm of the gradient; larger gradients are rescaled. None

@@ -124,6 +124,7 @@ def test_auto_autocast_trains_in_bfloat16_where_the_cpu_has_it_and_predicts_in_f
 ):
     X, y = ragged_data
     monkeypatch.setattr(sklstm._base, "native_bfloat16", lambda: native)
+    monkeypatch.setattr(sklstm._base, "AUTOCAST_MIN_STEPS", 1)  # the fixture's are short
     params = dict(FAST, conv_channels=(4, 3), max_epochs=3)
     auto = Estimator(**params, autocast="auto").fit(X, y)
     module = auto.net_.module_
@@ -151,9 +152,24 @@ def test_auto_autocast_trains_in_bfloat16_where_the_cpu_has_it_and_predicts_in_f
     np.testing.assert_array_equal(outputs(copy, X), predicted)
 
 
+def test_auto_autocast_is_float32_for_short_sequences(Estimator, monkeypatch):
+    monkeypatch.setattr(sklstm._base, "native_bfloat16", lambda: True)
+    rng = np.random.default_rng(0)
+    lengths = [40, 50, 70, 80]  # 60 steps on average: below 64
+    X = [rng.normal(size=(n, 2)).astype(np.float32) for n in lengths * 5]
+    y = targets(Estimator, np.arange(20) % 2)
+    assert Estimator(**FAST, autocast="auto").fit(X, y).autocast_ is None
+    longer = [np.concatenate([x, x[:10]]) for x in X]  # 70 on average
+    assert Estimator(**FAST, autocast="auto").fit(longer, y).autocast_ == "bfloat16"
+    for steps, chosen in [(63, None), (64, "bfloat16")]:
+        X3 = rng.normal(size=(20, steps, 2)).astype(np.float32)
+        assert Estimator(**FAST, autocast="auto").fit(X3, y).autocast_ == chosen
+
+
 def test_auto_autocast_is_float32_for_float64_weights(Estimator, ragged_data, monkeypatch):
     X, y = ragged_data
     monkeypatch.setattr(sklstm._base, "native_bfloat16", lambda: True)
+    monkeypatch.setattr(sklstm._base, "AUTOCAST_MIN_STEPS", 1)
     est = Estimator(**FAST, autocast="auto", dtype="float64").fit(X, y)
     assert est.autocast_ is None and est.net_.module_.autocast is None
 
