@@ -161,8 +161,8 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         a CPU that computes it natively, with ``dtype="float32"``, for
         sequences of 64 steps or more on average (shorter ones gain
         nothing), else float32 (GPUs included); predictions always in
-        float32. The choice is ``autocast_``. ``"bfloat16"`` requires ``dtype="float32"``;
-        ``export_onnx`` writes the float32 graph.
+        float32. The choice is ``autocast_``. ``"bfloat16"`` requires
+        ``dtype="float32"``; ``export_onnx`` writes the float32 graph.
     gradient_clip : float or None, default=1.0
         Largest norm of the gradient; larger gradients are rescaled. None
         disables clipping.

@@ -166,24 +166,22 @@ def _check_pipeline_params(pipeline, file_size):
 # -- checks of fitted attributes -------------------------------------------------------
 
 
+def _check_auto_choice(estimator, param, choices):
+    """Check and set ``param_``: ``param`` itself, or one of ``choices`` for "auto"."""
+    given = getattr(estimator, param)
+    chosen = getattr(estimator, param + "_", given)
+    allowed = choices if given == "auto" else (given,)
+    if not (chosen is None or isinstance(chosen, str)) or chosen not in allowed:
+        raise ValueError(f"{param}_ {shown(chosen)} is not what {param}={given!r} chooses")
+    setattr(estimator, param + "_", chosen)
+
+
 def _check_lstm_state(estimator):
     _n_features(estimator)
-    # Files written before normalize="auto" apply their normalize as it is.
-    chosen = getattr(estimator, "normalize_", estimator.normalize)
-    allowed = (None, "both") if estimator.normalize == "auto" else (estimator.normalize,)
-    if not (chosen is None or isinstance(chosen, str)) or chosen not in allowed:
-        raise ValueError(
-            f"normalize_ {shown(chosen)} is not what normalize={estimator.normalize!r} chooses"
-        )
-    estimator.normalize_ = chosen
-    # Files written before autocast="auto" trained in their autocast.
-    chosen = getattr(estimator, "autocast_", estimator.autocast)
-    allowed = (None, "bfloat16") if estimator.autocast == "auto" else (estimator.autocast,)
-    if not (chosen is None or isinstance(chosen, str)) or chosen not in allowed:
-        raise ValueError(
-            f"autocast_ {shown(chosen)} is not what autocast={estimator.autocast!r} chooses"
-        )
-    estimator.autocast_ = chosen
+    # Files written before normalize="auto" and autocast="auto" apply
+    # (normalize) or trained in (autocast) the parameter as it is.
+    _check_auto_choice(estimator, "normalize", (None, "both"))
+    _check_auto_choice(estimator, "autocast", (None, "bfloat16"))
     if estimator._layout not in ("table", "sequences"):
         raise ValueError(f"_layout {shown(estimator._layout)} is not 'table' or 'sequences'")
     dtype = estimator._dtype
