@@ -30,7 +30,7 @@ from skorch.helper import predefined_split
 
 from ._callbacks import Converged, CosineLR, SignalProbe
 from ._cpu import flush_denormal, native_bfloat16, share_threads
-from ._data import DATA_FORMATS, BatchIterator, already_standardized, check_sequences
+from ._data import DATA_FORMATS, BatchIterator, check_sequences, feature_moments, standardized
 from ._distributed import (
     active_group,
     attached,
@@ -208,7 +208,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             # Every rank splits, initializes and shuffles as rank 0 does.
             rng = np.random.RandomState(shared_seed(group, rng.randint(np.iinfo(np.int32).max)))
         if not continue_training:
-            self.normalize_ = self._resolve_normalize(data)
+            self.normalize_, self.input_mean_, self.input_scale_ = self._resolve_normalize(data)
         self.autocast_ = self._resolve_autocast(data)
         auto = self.early_stopping == "auto"  # validation_fraction is the first fit's
         train, valid = self._split(data, rng, None if incremental or auto else self.validation_fraction)
@@ -461,10 +461,22 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         return hidden_sizes
 
     def _resolve_normalize(self, data):
-        """What the network does to each sequence first (``normalize_``)."""
-        if self.normalize != "auto":
-            return self.normalize
-        return None if already_standardized(data) else "both"
+        """``normalize_``, ``input_mean_`` and ``input_scale_``: what the network does first.
+
+        With ``"both"``, the steps as given are standardized by the training
+        data's mean and standard deviation, feature by feature (1 for a
+        constant feature), as the fit weighs the sequences; otherwise the
+        two are None.
+        """
+        normalize = self.normalize
+        if normalize not in ("auto", "both"):
+            return normalize, None, None
+        per_sequence, mean, std = feature_moments(data)
+        if normalize == "auto" and standardized(per_sequence, mean, std):
+            return None, None, None
+        scale = np.where(std > 0, std, 1.0)
+        dtype = np.dtype(self.dtype)
+        return "both", mean.astype(dtype), scale.astype(dtype)
 
     def _resolve_autocast(self, data):
         """What the training's forward pass computes in (``autocast_``)."""
@@ -586,6 +598,8 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             dtype=getattr(torch, np.dtype(dtype).name),
             autocast=None if self.autocast_ is None else getattr(torch, self.autocast_),
             autocast_inference=self.autocast != "auto",
+            input_mean=self.input_mean_,
+            input_scale=self.input_scale_,
         )
 
     def _n_step_features(self):
@@ -640,6 +654,8 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             return
         state.setdefault("normalize_", state.get("normalize"))  # an earlier sklstm's
         state.setdefault("autocast_", state.get("autocast"))
+        state.setdefault("input_mean_", None)  # an earlier sklstm read "both" unscaled
+        state.setdefault("input_scale_", None)
         super().__setstate__(state)
         from ._persist import net_device
         from ._schema import restore_net

@@ -187,23 +187,47 @@ def already_standardized(data, block_values=2**18):
     and a (population) standard deviation between 0.85 and 1.05, or is all
     zeros (the UCR archive's z-normalization, by the population or the
     sample standard deviation of at least 4 steps). Overall: each
-    feature's mean over all real steps of all sequences is within 0.05 of
-    0 and its standard deviation between 0.9 and 1.1, as ``SequenceScaler``
-    or ``StandardScaler`` leave training data. Reads about
-    ``block_values`` values at a time, so data on disk is never loaded
-    whole.
+    feature's mean over all real steps of all sequences (as ``data``'s
+    sample weights weigh them) is within 0.05 of 0 and its standard
+    deviation between 0.9 and 1.1, as ``SequenceScaler`` or
+    ``StandardScaler`` leave training data.
+    """
+    return standardized(*feature_moments(data, block_values))
+
+
+def standardized(per_sequence, mean, std):
+    """``already_standardized``'s rule, on ``feature_moments``' results."""
+    overall = bool(((np.abs(mean) <= 0.05) & (std >= 0.9) & (std <= 1.1)).all())
+    return per_sequence or overall
+
+
+def feature_moments(data, block_values=2**18):
+    """``(per_sequence, mean, std)``: the features' statistics over all real steps.
+
+    ``mean`` and ``std`` (float64 arrays of ``n_features``) are each
+    feature's mean and population standard deviation over every real step
+    of every sequence, each sequence counting as its sample weight says;
+    ``per_sequence`` is whether every sequence is standardized on its own
+    (see ``already_standardized``). Reads about ``block_values`` values at
+    a time, so data on disk is never loaded whole.
     """
     per_sequence = True
     total = total_sq = count = 0.0
     block = max(1, block_values // max(1, data.longest * data.n_features))
     for start in range(0, len(data), block):
-        X, _ = data.batch(slice(start, start + block))
+        X, targets = data.batch(slice(start, start + block))
         x, lengths = X["x"].double(), X["lengths"]  # padding is zeros: it adds nothing
         if lengths is None:
             lengths = torch.full((x.shape[0],), x.shape[1])
         steps = lengths.double()[:, None]
         sums, sums_sq = x.sum(dim=1), x.square().sum(dim=1)
-        total, total_sq, count = total + sums.sum(0), total_sq + sums_sq.sum(0), count + steps.sum()
+        weight = (
+            torch.ones_like(steps) if targets is None or targets.weight is None
+            else targets.weight.double()[:, None]
+        )
+        total = total + (weight * sums).sum(0)
+        total_sq = total_sq + (weight * sums_sq).sum(0)
+        count = count + (weight * steps).sum()
         if per_sequence:
             mean = sums / steps
             std = (sums_sq / steps - mean.square()).clamp_min(0).sqrt()
@@ -211,8 +235,7 @@ def already_standardized(data, block_values=2**18):
             per_sequence = bool(((mean.abs() <= 0.01) & (std >= 0.85) & (std <= 1.05) | zeros).all())
     mean = total / count
     std = (total_sq / count - mean.square()).clamp_min(0).sqrt()
-    overall = bool(((mean.abs() <= 0.05) & (std >= 0.9) & (std <= 1.1)).all())
-    return per_sequence or overall
+    return per_sequence, mean.numpy(), std.numpy()
 
 
 class BatchIterator:

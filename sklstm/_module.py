@@ -49,13 +49,22 @@ class LSTMNet(nn.Module):
         one ``Conv1d`` (kernel 8, 5, then 3), batch norm and ReLU per entry,
         then the mean over the real steps, concatenated with the LSTM's
         pooled output. Empty: no block.
-    normalize : bool
-        Whether each sequence is first standardized, feature by feature, by
-        the mean and standard deviation of its own real steps (see
-        ``standardize_sequences``), for the LSTM and the convolutional block;
-        the head then also reads those means and log standard deviations,
-        through a batch norm, so the level and scale of the sequences still
-        reach the output.
+    normalize : {None, "per_sequence", "both"}
+        ``"per_sequence"``: each sequence is first standardized, feature by
+        feature, by the mean and standard deviation of its own real steps
+        (see ``standardize_sequences``), for the LSTM and the convolutional
+        block; the head then also reads those means and log standard
+        deviations, through a batch norm, so the level and scale of the
+        sequences still reach the output. ``"both"``: the network reads each
+        step as given (centred and scaled by ``input_mean`` and
+        ``input_scale``) beside its standardized copy. None: as given.
+    input_mean, input_scale : array-like of shape (n_features,) or None
+        With ``normalize="both"``, the steps as given are read as ``(x -
+        input_mean) / input_scale``: one affine map per feature for all
+        sequences (the training data's mean and standard deviation, so
+        that features of any magnitude reach the LSTM's gates in their
+        working range), which keeps the levels that per-sequence
+        standardization removes. None: 0 and 1.
     lstm_stride : int
         The LSTM reads the mean of each ``lstm_stride`` consecutive steps
         (see ``mean_windows``), the convolutional block every step: the
@@ -109,11 +118,19 @@ class LSTMNet(nn.Module):
         autocast=None,
         bptt_window=None,
         autocast_inference=True,
+        input_mean=None,
+        input_scale=None,
     ):
         super().__init__()
         if normalize not in NORMALIZE:
             raise ValueError(f"normalize must be one of {NORMALIZE}, got {normalize!r}.")
         self.normalize = normalize
+        # Not in the state dict: the estimator keeps them as fitted
+        # attributes, where the loader checks them, and passes them here.
+        for name, value in (("input_mean", input_mean), ("input_scale", input_scale)):
+            if value is not None:
+                value = torch.as_tensor(value, dtype=dtype).reshape(n_features)
+            self.register_buffer(name, value, persistent=False)
         self.lstm_stride = lstm_stride
         self.autocast = autocast
         self.autocast_inference = autocast_inference
@@ -186,7 +203,7 @@ class LSTMNet(nn.Module):
         elif self.normalize == "both":
             if standardized is None:
                 standardized = standardize_sequences(x, lengths, mask)
-            x = torch.cat([x, standardized], dim=2)
+            x = torch.cat([self._affine(x), standardized], dim=2)
         if x.device.type == "cpu" and torch.is_autocast_enabled("cpu") and not _cpu_bf16_lstm():
             with torch.autocast("cpu", enabled=False):
                 parts = [self._recur(x.float(), lengths, mask)]
@@ -198,6 +215,14 @@ class LSTMNet(nn.Module):
             parts.append(self.stats_norm(stats[:, :, None], None, sample_weight)[:, :, 0])
         pooled = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
         return self.head(self._drop(pooled))
+
+    def _affine(self, x):
+        """``x`` centred and scaled by ``input_mean`` and ``input_scale``."""
+        # getattr: a module pickled before these buffers existed has none.
+        mean, scale = getattr(self, "input_mean", None), getattr(self, "input_scale", None)
+        if mean is not None:
+            x = x - mean
+        return x if scale is None else x / scale
 
     def _recur(self, x, lengths, mask):
         """The LSTM layers' outputs, pooled over each sequence's real steps."""

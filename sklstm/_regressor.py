@@ -68,7 +68,11 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         feature constant within a sequence becomes zeros); the output layer
         also reads those means and log standard deviations, through a batch
         norm. ``"both"``: the LSTM and the block read each sequence as given
-        and standardized so, side by side (twice the features).
+        and standardized so, side by side (twice the features); the steps
+        as given are first standardized by the training data's mean and
+        standard deviation of each feature (``input_mean_``,
+        ``input_scale_``), which keeps their levels and brings any range to
+        the LSTM's.
         ``"auto"``: ``"both"``, unless the training data is already
         standardized, then None: every sequence by itself (each feature's
         mean within 0.01 of 0 and standard deviation 0.85-1.05, as in the
@@ -223,6 +227,14 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
     normalize_ : {"both", "per_sequence"} or None
         What the network does to each sequence first: ``normalize``, with
         ``"auto"`` decided on the training data.
+    input_mean_ : ndarray of shape (n_step_features,) or None
+        With ``normalize_="both"``, each feature's mean over every time step
+        of the training data (as ``sample_weight`` weighs the sequences),
+        which the network subtracts from the steps it reads as given; else
+        None. ``n_step_features`` is ``n_features_in_``, or 1 for 2D input.
+    input_scale_ : ndarray of shape (n_step_features,) or None
+        Likewise each feature's standard deviation (1 for a constant
+        feature), by which the network divides them.
     autocast_ : {"bfloat16"} or None
         What the training's forward pass computed in: ``autocast``, with
         ``"auto"`` decided for the machine of the fit.

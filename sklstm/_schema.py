@@ -176,6 +176,23 @@ def _check_auto_choice(estimator, param, choices):
     setattr(estimator, param + "_", chosen)
 
 
+def _check_input_scaling(estimator):
+    """``input_mean_`` and ``input_scale_``: both None, or (``normalize_="both"``) arrays."""
+    names = ("input_mean_", "input_scale_")
+    for name in names:  # files written before "both" scaled the steps as given have neither
+        setattr(estimator, name, getattr(estimator, name, None))
+    if estimator.input_mean_ is None and estimator.input_scale_ is None:
+        return
+    if estimator.normalize_ != "both":
+        raise ValueError(f"input_mean_ and input_scale_ are set, but normalize_ is "
+                         f"{estimator.normalize_!r}, not 'both'")
+    n = 1 if estimator._layout == "table" else estimator.n_features_in_
+    for name in names:
+        _float_array(estimator, name, (n,), finite=True)
+    if not (estimator.input_scale_ > 0).all():
+        raise ValueError("input_scale_ has a scale that is not positive")
+
+
 def _check_lstm_state(estimator):
     _n_features(estimator)
     # Files written before normalize="auto" and autocast="auto" apply
@@ -188,6 +205,7 @@ def _check_lstm_state(estimator):
     if not (isinstance(dtype, np.dtype) and dtype in (np.float32, np.float64)):
         raise ValueError("_dtype is not float32 or float64")
     _count(estimator, "n_iter_", low=0)
+    _check_input_scaling(estimator)
     if isinstance(estimator, LSTMSequenceClassifier):
         classes = estimator.classes_
         if not (isinstance(classes, np.ndarray) and classes.ndim == 1 and len(classes) >= 2):
@@ -488,7 +506,8 @@ def _row(row, what):
 # -- the closed list ------------------------------------------------------------------
 
 _LSTM = dict(
-    optional=("feature_names_in_", "normalize_", "autocast_"), check_params=_check_lstm_params,
+    optional=("feature_names_in_", "normalize_", "autocast_", "input_mean_", "input_scale_"),
+    check_params=_check_lstm_params,
     check_state=_check_lstm_state, has_net=True,
     # Files written before sklstm had per-sequence normalization, its own
     # inference batch size, the LSTM's stride, the convergence test, mixed

@@ -192,6 +192,50 @@ def test_per_sequence_normalization_makes_the_fit_indifferent_to_units(Estimator
     )
 
 
+def test_both_reads_the_steps_as_given_scaled_by_the_training_data(Estimator, ragged_data):
+    # "both": the steps as given are standardized per feature by the
+    # training data's moments (weighted as the fit weighs the sequences).
+    X, y = ragged_data
+    weight = np.arange(len(X)) % 3 / 2
+    est = Estimator(**FAST, normalize="both").fit(X, y, sample_weight=weight)
+    steps = np.concatenate(X)
+    step_weight = np.repeat(weight, [len(x) for x in X])
+    mean = np.average(steps, axis=0, weights=step_weight)
+    std = np.sqrt(np.average((steps - mean) ** 2, axis=0, weights=step_weight))
+    np.testing.assert_allclose(est.input_mean_, mean, rtol=1e-5)
+    np.testing.assert_allclose(est.input_scale_, std, rtol=1e-5)
+    assert est.input_mean_.dtype == est.input_scale_.dtype == np.float32
+    # A feature constant over all the data is centred, not divided by 0.
+    constant = [np.column_stack([x[:, 0], np.full(len(x), 4.0)]) for x in X]
+    est = Estimator(**FAST, normalize="both").fit(constant, y)
+    np.testing.assert_array_equal(est.input_scale_, [np.std(np.concatenate(X)[:, 0]), 1.0])
+    assert np.isfinite(outputs(est, constant)).all()
+    # Other settings leave them None; so does "auto" on standardized data.
+    for normalize in (None, "per_sequence"):
+        est = Estimator(**FAST, normalize=normalize).fit(X, y)
+        assert est.input_mean_ is None and est.input_scale_ is None
+    assert Estimator(**FAST).fit(standardized(X), y).input_mean_ is None
+
+
+def test_both_makes_the_fit_indifferent_to_units(Estimator, ragged_data, monkeypatch):
+    # Both halves of what "both" reads are standardized (one by the data's
+    # moments, one per sequence): other units and origins per feature train
+    # the same model, up to the batch norms' epsilon and rounding.
+    X, y = ragged_data
+    moved = [x * np.array([300.0, 0.02]) + np.array([-5000.0, 7.0]) for x in X]
+    params = dict(hidden_size=4, conv_channels=(3,), max_epochs=30, batch_size=8,
+                  random_state=0, normalize="both", dtype="float64", early_stopping=False)
+    est = Estimator(**params).fit(X, y)
+    moved_est = Estimator(**params).fit(moved, y)
+    np.testing.assert_allclose(outputs(moved_est, moved), outputs(est, X), rtol=0, atol=2e-3)
+    # Read unscaled (as an earlier sklstm did), the two fits differ.
+    monkeypatch.setattr(sklstm._module.LSTMNet, "_affine", lambda self, x: x)
+    assert not np.allclose(
+        outputs(Estimator(**params).fit(moved, y), moved),
+        outputs(Estimator(**params).fit(X, y), X), atol=2e-2,
+    )
+
+
 def standardized(seqs, ddof=0):
     return [((x - x.mean(axis=0)) / x.std(axis=0, ddof=ddof)).astype(np.float32) for x in seqs]
 

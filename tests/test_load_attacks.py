@@ -300,19 +300,24 @@ def test_tampered_fitted_attributes_are_refused(tmp_path, classifiers):
     header, arrays = read_model(classifiers["adam"])
     state = header["estimator"]["state"]
     classes_key = state["classes_"]["key"]
+    mean_key, scale_key = state["input_mean_"]["key"], state["input_scale_"]["key"]
     for change, match in [
         (lambda s, a: a.__setitem__(classes_key, np.arange(12).reshape(3, 4)), "classes_"),
         (lambda s, a: a.__setitem__(classes_key, np.array([2, 1, 0])), "sorted and unique"),
         (lambda s, a: a.__setitem__(classes_key, np.array([0, 1, 2, 3])), "head.weight"),
         (lambda s, a: s.__setitem__("predict", 1), "unknown attribute"),
         (lambda s, a: s.__setitem__("__class__", 1), "unknown attribute"),
-        (lambda s, a: s.__setitem__("n_features_in_", 3), "weight"),
+        (lambda s, a: s.__setitem__("n_features_in_", 3), "input_mean_ is not a float array of shape (3,)"),
         (lambda s, a: s.__setitem__("n_iter_", 7), "history"),
         (lambda s, a: s.__setitem__("_layout", "other"), "_layout"),
         # normalize="auto" chose "both" on this data: the weights read twice the features.
         (lambda s, a: s.__setitem__("normalize_", "per_sequence"), "normalize_"),
         (lambda s, a: s.__setitem__("normalize_", ["both"]), "normalize_"),
-        (lambda s, a: s.__setitem__("normalize_", None), "weight"),
+        (lambda s, a: s.__setitem__("normalize_", None), "but normalize_ is None"),
+        (lambda s, a: a.__setitem__(scale_key, np.zeros_like(a[scale_key])), "not positive"),
+        (lambda s, a: a.__setitem__(mean_key, np.full_like(a[mean_key], np.nan)), "NaN"),
+        (lambda s, a: a.__setitem__(mean_key, a[mean_key][:1]), "input_mean_"),
+        (lambda s, a: s.pop("input_scale_"), "input_scale_"),
         (lambda s, a: s.__setitem__("autocast_", "float16"), "autocast_"),
         (lambda s, a: s.__setitem__("autocast_", ["bfloat16"]), "autocast_"),
         (lambda s, a: s.pop("_dtype"), "part of its fitted attributes"),
