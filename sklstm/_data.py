@@ -180,23 +180,18 @@ def padded_width(n_steps):
     return -(-n_steps // step) * step
 
 
-def already_standardized(data, block_values=2**18):
-    """Whether the features of ``data`` are standardized, per sequence or overall.
-
-    Per sequence: each feature of each sequence has a mean within 0.01 of 0
-    and a (population) standard deviation between 0.85 and 1.05, or is all
-    zeros (the UCR archive's z-normalization, by the population or the
-    sample standard deviation of at least 4 steps). Overall: each
-    feature's mean over all real steps of all sequences (as ``data``'s
-    sample weights weigh them) is within 0.05 of 0 and its standard
-    deviation between 0.9 and 1.1, as ``SequenceScaler`` or
-    ``StandardScaler`` leave training data.
-    """
-    return standardized(*feature_moments(data, block_values))
-
-
 def standardized(per_sequence, mean, std):
-    """``already_standardized``'s rule, on ``feature_moments``' results."""
+    """Whether the features are standardized, per sequence or overall, from ``feature_moments``.
+
+    Per sequence (``per_sequence``): each feature of each sequence has a
+    mean within 0.01 of 0 and a (population) standard deviation between
+    0.85 and 1.05, or is all zeros (the UCR archive's z-normalization, by
+    the population or the sample standard deviation of at least 4 steps).
+    Overall: each feature's ``mean`` over all real steps of all sequences
+    (as the sample weights weigh them) is within 0.05 of 0 and its ``std``
+    between 0.9 and 1.1, as ``SequenceScaler`` or ``StandardScaler`` leave
+    training data.
+    """
     overall = bool(((np.abs(mean) <= 0.05) & (std >= 0.9) & (std <= 1.1)).all())
     return per_sequence or overall
 
@@ -208,7 +203,7 @@ def feature_moments(data, block_values=2**18):
     feature's mean and population standard deviation over every real step
     of every sequence, each sequence counting as its sample weight says;
     ``per_sequence`` is whether every sequence is standardized on its own
-    (see ``already_standardized``). Reads about ``block_values`` values at
+    (see ``standardized``). Reads about ``block_values`` values at
     a time, so data on disk is never loaded whole.
     """
     per_sequence = True

@@ -301,8 +301,9 @@ def test_auto_normalization_reads_data_on_disk_a_block_at_a_time(Estimator, tmp_
     # Blocks of a few sequences see what one block sees.
     for data, expected in ((Z, True), (X * 3 + 1, False), (Z + np.linspace(0, 1, len(Z))[:, None, None], False)):
         seqs = sklstm._data.check_sequences(est, data, reset=False)[1]
-        assert sklstm._data.already_standardized(seqs, block_values=100) is expected
-        assert sklstm._data.already_standardized(seqs) is expected
+        moments = sklstm._data.feature_moments
+        assert sklstm._data.standardized(*moments(seqs, block_values=100)) is expected
+        assert sklstm._data.standardized(*moments(seqs)) is expected
 
 
 def test_padding_values_are_ignored(Estimator, ragged_data):
