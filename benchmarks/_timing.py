@@ -136,6 +136,12 @@ def machine():
     )
 
 
+# What makes the classifier train what a plain loop trains: the inputs as
+# given (no normalize="auto"), every step back-propagated, float32 on any
+# CPU, every epoch asked for (no convergence test).
+PLAIN = {"normalize": None, "bptt_window": None, "autocast": None, "tol": None}
+
+
 def sequence_data(n_samples, n_timesteps, n_features, n_classes=2, seed=0):
     """Equal-length float32 sequences whose class shifts their mean."""
     rng = np.random.default_rng(seed)

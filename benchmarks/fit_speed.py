@@ -5,7 +5,9 @@ The baseline is what one writes by hand: the data as two tensors in memory,
 and the epoch's loss read with ``.item()``. It trains its own ``nn.Module``
 (``nn.LSTM`` + ``nn.Linear``, no sklstm code) with the same architecture,
 optimizer (Adam, lr 3e-3), loss, batch size, epochs and torch thread count
-as the classifier. For reference, plain skorch (``NeuralNetClassifier``
+as the classifier, which is told to train what such a loop trains
+(``_timing.PLAIN``: the inputs as given, every step back-propagated,
+float32, every epoch). For reference, plain skorch (``NeuralNetClassifier``
 with the hand-written module and ``train_split=None``) is timed as well
 (except on the last model).
 The classifier's time includes everything its ``fit`` does: validating X
@@ -36,7 +38,7 @@ Usage::
 
 import numpy as np
 import torch
-from _timing import interleaved, median, parse_args, print_table, ratio_text, sequence_data
+from _timing import PLAIN, interleaved, median, parse_args, print_table, ratio_text, sequence_data
 from torch import nn
 
 from sklstm import LSTMSequenceClassifier
@@ -127,6 +129,7 @@ def sklstm_fit(X, y, *, hidden, bidirectional, pooling, clip, epochs, batch_size
         max_epochs=epochs,
         batch_size=batch_size,
         random_state=seed,
+        **PLAIN,
     )
     return clf.fit(X, y)
 

@@ -89,7 +89,10 @@ def main(argv=None):
 
     contenders = {
         "hand-written cuDNN loop": hand_fit,
-        "sklstm, same model": lambda: sklstm_fit(conv_channels=None, lr_schedule="constant", gradient_clip=None),
+        "sklstm, same model": lambda: sklstm_fit(
+            conv_channels=None, lr_schedule="constant", gradient_clip=None,
+            normalize=None, bptt_window=None, autocast=None, tol=None,
+        ),
         "sklstm defaults (conv block)": lambda: sklstm_fit(),
     }
     fit_times = {name: [] for name in contenders}

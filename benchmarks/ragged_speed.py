@@ -22,7 +22,7 @@ Usage::
 
 import numpy as np
 import torch
-from _timing import interleaved, median, paired_ratio, parse_args, print_table, ratio_text
+from _timing import PLAIN, interleaved, median, paired_ratio, parse_args, print_table, ratio_text
 from fit_speed import HandLSTM, hand_fit
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_sequence
@@ -115,7 +115,7 @@ def main(argv=None):
         return LSTMSequenceClassifier(
             args.hidden, bidirectional=False, pooling="last", conv_channels=None,
             lr_schedule="constant", gradient_clip=None,
-            max_epochs=args.epochs, batch_size=args.batch_size, random_state=0,
+            max_epochs=args.epochs, batch_size=args.batch_size, random_state=0, **PLAIN,
         ).fit(X, y)
 
     fit_times = interleaved(
