@@ -64,7 +64,7 @@ regression: $(VENV)/.installed peers
 	$(BIN)/python benchmarks/regression.py
 
 # The default classifier against the seed's Keras models and ROCKET, each
-# fit in a fresh process (about 40 minutes); the peers run in their own
+# fit in a fresh process (about 30 minutes); the peers run in their own
 # environment.
 peers-bench: $(VENV)/.installed peers
 	$(BIN)/python benchmarks/peers.py
