@@ -22,6 +22,7 @@ import time
 
 import numpy as np
 import torch
+from _timing import PLAIN
 from torch import nn
 
 from sklstm import LSTMSequenceClassifier
@@ -90,8 +91,7 @@ def main(argv=None):
     contenders = {
         "hand-written cuDNN loop": hand_fit,
         "sklstm, same model": lambda: sklstm_fit(
-            conv_channels=None, lr_schedule="constant", gradient_clip=None,
-            normalize=None, bptt_window=None, autocast=None, tol=None,
+            conv_channels=None, lr_schedule="constant", gradient_clip=None, **PLAIN,
         ),
         "sklstm defaults (conv block)": lambda: sklstm_fit(),
     }

@@ -186,7 +186,7 @@ def _check_input_scaling(estimator):
     if estimator.normalize_ != "both":
         raise ValueError(f"input_mean_ and input_scale_ are set, but normalize_ is "
                          f"{estimator.normalize_!r}, not 'both'")
-    n = 1 if estimator._layout == "table" else estimator.n_features_in_
+    n = estimator._n_step_features()
     for name in names:
         _float_array(estimator, name, (n,), finite=True)
     if not (estimator.input_scale_ > 0).all():
