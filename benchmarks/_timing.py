@@ -130,6 +130,12 @@ def machine():
             cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
     except (OSError, StopIteration):
         pass
+    # Two VMs of one name can differ in what decides sklstm's speed: the
+    # vector instructions torch uses, and bfloat16 in hardware.
+    from sklstm._cpu import native_bfloat16
+
+    bf16 = "native bfloat16" if native_bfloat16() else "no native bfloat16"
+    cpu += f" ({torch.backends.cpu.get_cpu_capability()}, {bf16})"
     return (
         f"{cpu}; torch {torch.__version__} with {torch.get_num_threads()} thread(s); "
         f"skorch {skorch.__version__}; sklstm {sklstm.__version__}; numpy {np.__version__}"
