@@ -9,7 +9,7 @@
   tol=None``, the earlier default budget for data of this size). Prints
   epochs, fit time, held-out accuracy and the ratios.
 - ``checks``: the wall time of ``sklearn.utils.estimator_checks.check_estimator``
-  on ``LSTMSequenceClassifier()`` with its defaults.
+  on ``LSTMSequenceClassifier()`` with its defaults, and its slowest checks.
 
 Usage::
 
@@ -65,19 +65,32 @@ def checks():
 
     from sklearn.utils.estimator_checks import check_estimator
 
+    # check_estimator calls back after each check: the time since the
+    # previous call is that check's.
+    durations, last = [], [time.perf_counter()]
+
+    def timed(estimator, check_name, *args, **kwargs):
+        now = time.perf_counter()
+        durations.append((now - last[0], check_name))
+        last[0] = now
+
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # The default network computes in float32, which cannot make
         # sample_weight equal repetition to check_sample_weight_equivalence's
         # 1e-7 (float64 does: tests/test_common.py).
-        results = check_estimator(LSTMSequenceClassifier(), on_fail=None, expected_failed_checks={
+        results = check_estimator(LSTMSequenceClassifier(), on_fail=None, callback=timed,
+                                  expected_failed_checks={
             "check_sample_weight_equivalence_on_dense_data": "float32 rounding",
         })
     minutes = (time.perf_counter() - start) / 60
     statuses = Counter(result["status"] for result in results)
     print(f"\ncheck_estimator(LSTMSequenceClassifier()): {minutes:.1f} min; "
           + ", ".join(f"{count} {status}" for status, count in sorted(statuses.items())))
+    print("the slowest checks (s):")
+    for seconds, name in sorted(durations, reverse=True)[:8]:
+        print(f"  {seconds:6.1f}  {name}")
     for result in results:
         if result["status"] == "failed":
             print(f"  failed: {result['check_name']}: {result['exception']!r}")
