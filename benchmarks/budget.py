@@ -66,24 +66,26 @@ def checks():
     from sklearn.utils.estimator_checks import check_estimator
 
     # check_estimator calls back after each check: the time since the
-    # previous call is that check's.
-    durations, last = [], [time.perf_counter()]
+    # previous call (or the start) is that check's.
+    durations = []
+    start = last = time.perf_counter()
 
-    def timed(estimator, check_name, *args, **kwargs):
+    def timed(*, check_name, **result):
+        nonlocal last
         now = time.perf_counter()
-        durations.append((now - last[0], check_name))
-        last[0] = now
+        durations.append((now - last, check_name))
+        last = now
 
-    start = time.perf_counter()
+    # The default network computes in float32, which cannot make
+    # sample_weight equal repetition to check_sample_weight_equivalence's
+    # 1e-7 (float64 does: tests/test_common.py).
+    expected = {"check_sample_weight_equivalence_on_dense_data": "float32 rounding"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        # The default network computes in float32, which cannot make
-        # sample_weight equal repetition to check_sample_weight_equivalence's
-        # 1e-7 (float64 does: tests/test_common.py).
-        results = check_estimator(LSTMSequenceClassifier(), on_fail=None, callback=timed,
-                                  expected_failed_checks={
-            "check_sample_weight_equivalence_on_dense_data": "float32 rounding",
-        })
+        results = check_estimator(
+            LSTMSequenceClassifier(), on_fail=None, callback=timed,
+            expected_failed_checks=expected,
+        )
     minutes = (time.perf_counter() - start) / 60
     statuses = Counter(result["status"] for result in results)
     print(f"\ncheck_estimator(LSTMSequenceClassifier()): {minutes:.1f} min; "
