@@ -6,6 +6,7 @@ on the loopback interface stands in for a real one.
 """
 
 import os
+from unittest import mock
 
 import joblib
 import numpy as np
@@ -21,18 +22,13 @@ from sklstm.datasets import make_sequence_regression
 @pytest.fixture(scope="module")
 def client():
     # The nannies set their workers' variables (OMP_NUM_THREADS=1, ...) in
-    # this process's environment and leave them there: restore it, so that
-    # later tests' subprocesses get the threads they would alone.
-    environ = dict(os.environ)
-    try:
-        with LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster, Client(cluster) as client:
-            yield client
-    finally:
-        os.environ.clear()
-        os.environ.update(environ)
+    # this process's environment and leave them there: patch.dict restores
+    # it, so that later tests' subprocesses get the threads they would alone.
+    with mock.patch.dict(os.environ), LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster, Client(cluster) as client:
+        yield client
 
 
 def test_grid_search_on_the_cluster_equals_the_local_run(client, ragged):
