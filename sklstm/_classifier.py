@@ -168,7 +168,7 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
     n_iter_no_change : int, default=10
         Patience of early stopping (in epochs) and of the convergence test
         of ``tol`` (in rounds).
-    tol : float or None, default=1e-4
+    tol : float or None, default=1e-3
         Convergence test: without early stopping, training stops once the
         training loss, averaged over rounds of at least 20 optimizer steps
         (one epoch, or several epochs of a small training set), has not
@@ -306,7 +306,7 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         validation_fraction=None,
         early_stopping=False,
         n_iter_no_change=10,
-        tol=1e-4,
+        tol=1e-3,
         class_weight=None,
         device="cpu",
         callbacks=None,
