@@ -63,18 +63,24 @@ def test_a_fit_refused_for_bad_input_keeps_the_earlier_model(seq3d):
 
 
 class SpoilWeightAtLastBatch(Callback):
-    """Writes NaN into a weight after a batch's loss was computed."""
+    """Writes ``value`` into one weight after a batch's loss was computed."""
+
+    def __init__(self, value, where):
+        self.value, self.where = value, where
 
     def on_batch_end(self, net, training=False, **kwargs):
         if training:
             with torch.no_grad():
-                net.module_.head.bias[0] = float("nan")
+                dict(net.module_.named_parameters())[self.where].view(-1)[-1] = self.value
 
 
-def test_weight_turning_nan_stops_fit(seq3d):
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+@pytest.mark.parametrize("where", ["head.bias", "lstms.0.0.weight_hh_l0"])
+def test_weight_turning_non_finite_stops_fit(seq3d, value, where):
     X, y = seq3d
-    clf = LSTMSequenceClassifier(callbacks=[SpoilWeightAtLastBatch()], batch_size=len(X), **FAST)
-    with pytest.raises(ValueError, match="diverged in epoch 1: a weight became NaN"):
+    spoil = SpoilWeightAtLastBatch(value, where)
+    clf = LSTMSequenceClassifier(callbacks=[spoil], batch_size=len(X), **FAST)
+    with pytest.raises(ValueError, match="diverged in epoch 1: a weight became NaN or inf"):
         clf.fit(X, y)
     assert not hasattr(clf, "net_")
 
