@@ -217,12 +217,17 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         if auto and self._probes(len(data), continue_training, incremental):
             # After the draws of the fit on all the data, which is then the
             # one early_stopping=False makes.
-            net = self._probe(data, rng, hidden_sizes, group)
+            net, fitted_on = self._probe(data, rng, hidden_sizes, group)
         if net is None:
             net = self._trained_net(
                 train, valid, seed, hidden_sizes, group, continue_training, incremental,
                 max_epochs=self._epochs(len(train)), schedule=not incremental,
             )
+            fitted_on = train
+        if not incremental:
+            # partial_fit sees one part of the data per call: its batch
+            # norms keep their running averages over all the calls.
+            net.set_population_statistics(fitted_on, self._predict_batch_size(fitted_on))
         self._layout, self._dtype = layout, np.dtype(self.dtype)
         self.net_ = net
         self.history_ = net.history
@@ -238,7 +243,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         )
 
     def _probe(self, data, rng, hidden_sizes, group):
-        """The first fit of ``early_stopping="auto"``; None when a refit on all is due.
+        """The first fit of ``early_stopping="auto"`` and its training data; Nones when a refit on all is due.
 
         It holds out ``validation_fraction`` (a fifth by default), starts
         from an output layer of zeros (the training mean), and stops once
@@ -260,11 +265,11 @@ class BaseLSTMSequence(BaseEstimator, ABC):
             schedule=True, patience=patience, probe=probe,
         )
         if probe.refit_:
-            return None
+            return None, None
         if probe.averaged_ is not None:  # None if interrupted within the first epoch
             net.module_.load_state_dict(probe.averaged_)
             probe.averaged_ = None  # the net keeps its callbacks; the module has the weights
-        return net
+        return net, train
 
     def _trained_net(
         self, train, valid, seed, hidden_sizes, group, continue_training, incremental, **build

@@ -44,7 +44,11 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         local shapes that an LSTM learns slowly. None: LSTM only. The batch
         norm's training statistics cover the real steps only, each sequence
         weighed by its sample weight, so an integer weight still counts as
-        repeating the sequence.
+        repeating the sequence. At the end of ``fit`` its statistics for
+        prediction become those of the training data (up to 10,000
+        sequences of it) under the final weights, instead of the running
+        average of training's batches; ``partial_fit`` keeps the running
+        average.
     data_format : {"channels_last", "channels_first"}, default="channels_last"
         The layout of 3D and list input: ``"channels_last"`` reads
         ``(n_samples, n_timesteps, n_features)`` arrays and

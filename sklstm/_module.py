@@ -190,6 +190,26 @@ class LSTMNet(nn.Module):
         return self._logits(x, lengths, sample_weight, standardized)
 
     def _logits(self, x, lengths, sample_weight, standardized=None):
+        x, lengths, mask, stats = self._inputs(x, lengths, standardized)
+        if x.device.type == "cpu" and torch.is_autocast_enabled("cpu") and not _cpu_bf16_lstm():
+            with torch.autocast("cpu", enabled=False):
+                parts = [self._recur(x.float(), lengths, mask)]
+        else:
+            parts = [self._recur(x, lengths, mask)]
+        if len(self.convs):
+            parts.append(self._convolve(x, lengths, mask, sample_weight))
+        if stats is not None:
+            parts.append(self.stats_norm(stats[:, :, None], None, sample_weight)[:, :, 0])
+        pooled = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+        return self.head(self._drop(pooled))
+
+    def _inputs(self, x, lengths, standardized=None):
+        """``(x, lengths, mask, stats)``: what the LSTM, the block and ``stats_norm`` read.
+
+        ``lengths`` and ``mask`` (``steps < lengths``) are None when every
+        sequence fills all steps; ``stats`` is None but with
+        ``normalize="per_sequence"``.
+        """
         n_steps = x.shape[1]
         if lengths is not None and bool((lengths == n_steps).all()):
             lengths = None
@@ -204,17 +224,61 @@ class LSTMNet(nn.Module):
             if standardized is None:
                 standardized = standardize_sequences(x, lengths, mask)
             x = torch.cat([self._affine(x), standardized], dim=2)
-        if x.device.type == "cpu" and torch.is_autocast_enabled("cpu") and not _cpu_bf16_lstm():
-            with torch.autocast("cpu", enabled=False):
-                parts = [self._recur(x.float(), lengths, mask)]
-        else:
-            parts = [self._recur(x, lengths, mask)]
-        if len(self.convs):
-            parts.append(self._convolve(x, lengths, mask, sample_weight))
-        if stats is not None:
-            parts.append(self.stats_norm(stats[:, :, None], None, sample_weight)[:, :, 0])
-        pooled = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
-        return self.head(self._drop(pooled))
+        return x, lengths, mask, stats
+
+    @torch.no_grad()
+    def set_population_statistics(self, batches):
+        """Set each batch norm's running statistics to those of all of ``batches``.
+
+        In training a batch norm normalizes by each batch's statistics and
+        keeps a running average of them (momentum 0.1) for evaluation. That
+        average lags weights that still move, and its last batches weigh
+        most, small or not: the 4 sequences after 32 of a training set of
+        36 make a tenth of it. This replaces it with the statistics of every
+        real step of ``batches`` (a function returning an iterable of ``(x,
+        lengths, sample_weight)``, the sequences weighed as in training):
+        their weighted mean and unbiased variance, taken one layer at a
+        time, each with the layers before it normalizing as in evaluation,
+        by the statistics just set, so that every layer's statistics are
+        those of the inputs it reads at prediction ("precise batch norm",
+        Wu and Johnson, 2021). Batches of zero weight leave a layer's
+        running statistics as they are.
+        """
+        was_training = self.training
+        self.eval()
+        autocast = self.autocast is not None and self.autocast_inference
+        try:
+            # The input's statistics do not depend on any layer: with the first one.
+            depths = max(len(self.convs), self.normalize == "per_sequence")
+            for depth in range(depths):
+                moments = {}
+                for x, lengths, sample_weight in batches():
+                    with torch.autocast(x.device.type, dtype=self.autocast, enabled=autocast):
+                        self._add_moments(moments, depth, x, lengths, sample_weight)
+                for norm, (count, total, squares) in moments.items():
+                    norm.set_moments(count, total, squares)
+        finally:
+            self.train(was_training)
+
+    def _add_moments(self, moments, depth, x, lengths, sample_weight):
+        """Add the moments of the inputs of the batch norms at ``depth`` to ``moments``."""
+
+        def add(norm, h, keep):
+            found = norm.moments(h, keep, sample_weight)
+            moments[norm] = found if norm not in moments else tuple(
+                a + b for a, b in zip(moments[norm], found)
+            )
+
+        x, lengths, mask, stats = self._inputs(x, lengths)
+        if depth == 0 and stats is not None:
+            add(self.stats_norm, stats[:, :, None], None)
+        if depth >= len(self.convs):
+            return
+        h = x.transpose(1, 2)
+        keep = None if mask is None else mask[:, None, :].to(x.dtype)
+        for conv, norm in self.convs[:depth]:
+            h = torch.relu(norm(conv(h if keep is None else h * keep)))
+        add(self.convs[depth][1], self.convs[depth][0](h if keep is None else h * keep), keep)
 
     def _affine(self, x):
         """``x`` centred and scaled by ``input_mean`` and ``input_scale``."""
@@ -374,6 +438,33 @@ class SequenceBatchNorm(nn.BatchNorm1d):
                 self.num_batches_tracked += 1
         scale = self.weight * torch.rsqrt(var + self.eps)
         return centered * scale[:, None] + self.bias[:, None]
+
+    def moments(self, h, keep=None, sample_weight=None):
+        """``(count, sum, sum of squares)`` of ``h``'s channels over its real steps, weighed.
+
+        As ``forward`` weighs them in training (``keep``: 1 at real steps,
+        0 at padding; ``sample_weight``: each sequence's weight), in float64
+        so that many batches add up without rounding: ``count`` a scalar,
+        the others one value per channel.
+        """
+        h = h.to(torch.float64)
+        w = h.new_ones(1, 1, h.shape[2]) if keep is None else keep.to(h.dtype)
+        if sample_weight is not None:
+            w = w * sample_weight.to(h.device, h.dtype)[:, None, None]
+        w = w.expand(h.shape[0], 1, h.shape[2])
+        return w.sum(), (h * w).sum(dim=(0, 2)), (h.square() * w).sum(dim=(0, 2))
+
+    def set_moments(self, count, total, squares):
+        """Set the running statistics to the mean and unbiased variance of ``moments``' sums.
+
+        A ``count`` of 0 (nothing weighs) leaves them as they are.
+        """
+        if not count > 0:
+            return
+        mean = total / count
+        var = (squares / count - mean.square()).clamp_min(0)
+        self.running_mean.copy_(mean)
+        self.running_var.copy_(var * count / (count - 1).clamp_min(1))
 
     def _forward_synced(self, h, keep, sample_weight):
         from ._distributed import sum_tensor, sum_value

@@ -18,6 +18,7 @@ pins them: a fit with skorch's own loop gives the same history and weights.
 
 import math
 
+import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import (
@@ -34,6 +35,10 @@ from ._cpu import rebalance_threads
 from ._data import BatchIterator
 from ._distributed import sum_gradients, sum_value
 from ._optimizers import OPTIMIZERS
+
+# The most sequences ``set_population_statistics`` reads (Wu and Johnson
+# find batch norm's population statistics settled at about 10,000 samples).
+POPULATION_SEQUENCES = 10_000
 
 
 class TrainingDivergedError(ValueError, FloatingPointError):
@@ -221,6 +226,29 @@ class SequenceNet(NeuralNet):
                     0, torch.from_numpy(order).to(logits.device), logits
                 )
         return logits
+
+    def set_population_statistics(self, dataset, batch_size):
+        """Give the module's batch norms the statistics of ``dataset`` (see ``LSTMNet``).
+
+        At most ``POPULATION_SEQUENCES`` sequences, evenly spaced through
+        ``dataset``, are read: statistics of that many are as good as of
+        all, and a large data set on disk is not read whole once more.
+        """
+        if len(dataset) > POPULATION_SEQUENCES:
+            dataset = dataset.subset(
+                np.linspace(0, len(dataset) - 1, POPULATION_SEQUENCES).round().astype(np.int64)
+            )
+        dataset, _ = dataset.sorted_by_length()  # less padding to read
+
+        def batches():
+            for X, targets in BatchIterator(dataset, batch_size):
+                weight = None if targets is None else targets.weight
+                yield (
+                    self._to_device(X["x"]), X["lengths"],
+                    None if weight is None else self._to_device(weight),
+                )
+
+        self.module_.set_population_statistics(batches)
 
     def _ensure_mode(self, training):
         # skorch calls module.train() for every batch, which walks all

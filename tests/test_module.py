@@ -1,5 +1,7 @@
 """LSTMNet and its batch norm against the textbook computations they replace."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -208,6 +210,106 @@ def test_a_last_batch_of_one_single_step_sequence_trains(seq3d):
     with pytest.warns(UserWarning, match="single time step"):
         clf.fit(X[:, :1], y)
     assert clf.predict_proba(X[:, :1]).shape == (48, 2)
+
+
+# -- population statistics -----------------------------------------------------
+
+
+def _ragged_batches(sequences, weight, batch_size, pad_to):
+    """``set_population_statistics``' batches: padded with 7s, weighed."""
+    def batches():
+        for start in range(0, len(sequences), batch_size):
+            part = sequences[start : start + batch_size]
+            lengths = torch.tensor([len(s) for s in part])
+            x = torch.full((len(part), pad_to, part[0].shape[1]), 7.0, dtype=torch.float64)
+            for row, seq in enumerate(part):
+                x[row, : len(seq)] = seq
+            yield x, lengths, None if weight is None else weight[start : start + batch_size]
+    return batches
+
+
+@torch.no_grad()
+def _population_reference(net, sequences, weight):
+    """A copy of ``net`` whose batch norms hold its inputs' statistics, found the textbook way.
+
+    Each sequence alone, unpadded, repeated as often as its (whole) weight,
+    every layer after the one before it has its statistics.
+    """
+    ref = copy.deepcopy(net).eval()
+    for depth, (_, norm) in enumerate(ref.convs):
+        columns = []
+        for seq, w in zip(sequences, weight.long().tolist()):
+            h = seq.T[None]
+            for conv, earlier in ref.convs[:depth]:
+                h = torch.relu(earlier(conv(h)))
+            columns += [ref.convs[depth][0](h)[0]] * w
+        real = torch.cat(columns, dim=1)
+        norm.running_mean.copy_(real.mean(dim=1))
+        norm.running_var.copy_(real.var(dim=1))
+    return ref
+
+
+def test_population_statistics_are_those_of_every_real_step_layer_after_layer():
+    gen = torch.Generator().manual_seed(0)
+    sequences = [torch.randn(n, 2, dtype=torch.float64, generator=gen) * 3 + 1 for n in (9, 4, 6, 1, 8)]
+    weight = torch.tensor([2.0, 1.0, 0.0, 3.0, 1.0], dtype=torch.float64)
+    torch.manual_seed(0)
+    net = LSTMNet(2, 3, hidden_sizes=(5,), bidirectional=True, conv_channels=(4, 6, 3)).double()
+    net.train()
+    expected = _population_reference(net, sequences, weight)
+    for batch_size, pad_to in ((2, 9), (5, 12), (1, 9)):
+        for _, norm in net.convs:  # what training left: anything
+            norm.running_mean.fill_(5.0), norm.running_var.fill_(0.1)
+        net.set_population_statistics(_ragged_batches(sequences, weight, batch_size, pad_to))
+        assert net.training  # the mode it had
+        for (_, norm), (_, reference) in zip(net.convs, expected.convs):
+            torch.testing.assert_close(norm.running_mean, reference.running_mean, rtol=0, atol=1e-12)
+            torch.testing.assert_close(norm.running_var, reference.running_var, rtol=1e-12, atol=1e-12)
+    # The statistics changed what evaluation computes: the reference's outputs.
+    net.eval()
+    x = next(iter(_ragged_batches(sequences, None, 5, 9)()))[:2]
+    torch.testing.assert_close(net(*x), expected(*x), rtol=0, atol=1e-12)
+
+
+def test_population_statistics_of_the_per_sequence_moments():
+    gen = torch.Generator().manual_seed(1)
+    sequences = [torch.randn(n, 2, dtype=torch.float64, generator=gen) * s for n, s in ((5, 1), (3, 4), (6, 9))]
+    net = LSTMNet(2, 3, hidden_sizes=(4,), normalize="per_sequence").double()
+    net.set_population_statistics(_ragged_batches(sequences, None, 2, 6))
+    stats = torch.stack([
+        torch.cat([seq.mean(dim=0), seq.std(dim=0, unbiased=False).log()]) for seq in sequences
+    ])
+    torch.testing.assert_close(net.stats_norm.running_mean, stats.mean(dim=0), rtol=0, atol=1e-12)
+    torch.testing.assert_close(net.stats_norm.running_var, stats.var(dim=0), rtol=1e-12, atol=1e-12)
+
+
+def test_population_statistics_of_nothing_that_weighs_leave_the_running_ones():
+    sequences = [torch.ones(4, 2, dtype=torch.float64), torch.zeros(3, 2, dtype=torch.float64)]
+    net = LSTMNet(2, 3, hidden_sizes=(4,), conv_channels=(3,)).double()
+    norm = net.convs[0][1]
+    norm.running_mean.fill_(2.0), norm.running_var.fill_(3.0)
+    net.set_population_statistics(_ragged_batches(sequences, torch.zeros(2, dtype=torch.float64), 2, 4))
+    assert norm.running_mean.tolist() == [2.0] * 3 and norm.running_var.tolist() == [3.0] * 3
+
+
+def test_fit_gives_batch_norms_the_training_data_statistics_partial_fit_does_not(ragged):
+    X, y = ragged
+    weight = np.arange(len(y)) % 3  # whole numbers, some 0
+    clf = LSTMSequenceClassifier(
+        hidden_size=4, conv_channels=(3, 5), normalize=None, max_epochs=2, dtype="float64",
+        random_state=0,
+    ).fit(X, y, sample_weight=weight)
+    sequences = [torch.as_tensor(np.asarray(x, dtype=np.float64)) for x in X]
+    module = clf.net_.module_
+    expected = _population_reference(module, sequences, torch.as_tensor(weight, dtype=torch.float64))
+    for (_, norm), (_, reference) in zip(module.convs, expected.convs):
+        torch.testing.assert_close(norm.running_mean, reference.running_mean, rtol=0, atol=1e-10)
+        torch.testing.assert_close(norm.running_var, reference.running_var, rtol=1e-10, atol=1e-10)
+    # partial_fit keeps the running averages of its batches, over all its calls.
+    clf.partial_fit(X, y, sample_weight=weight)
+    module = clf.net_.module_
+    expected = _population_reference(module, sequences, torch.as_tensor(weight, dtype=torch.float64))
+    assert not torch.allclose(module.convs[1][1].running_var, expected.convs[1][1].running_var)
 
 
 # -- per-sequence standardization ----------------------------------------------
