@@ -36,7 +36,7 @@ def large(n_train):
     )
     X_train, X_test, y_train, y_test = X[:n_train], X[n_train:], y[:n_train], y[n_train:]
     contenders = {
-        "default (auto budget, tol=1e-4)": {},
+        "default (auto budget, tol=1e-3)": {},
         "100 epochs, no convergence test": dict(max_epochs=100, tol=None),
     }
     results = {}
