@@ -243,7 +243,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         )
 
     def _probe(self, data, rng, hidden_sizes, group):
-        """The first fit of ``early_stopping="auto"`` and its training data; Nones when a refit on all is due.
+        """The first fit of ``early_stopping="auto"`` and its training data; Nones for a refit.
 
         It holds out ``validation_fraction`` (a fifth by default), starts
         from an output layer of zeros (the training mean), and stops once

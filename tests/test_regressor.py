@@ -175,14 +175,21 @@ class RecordWeights(Callback):
         self.weights_.append({k: v.clone() for k, v in net.module_.state_dict().items()})
 
 
-def test_auto_early_stopping_averages_the_epochs_around_the_best(amplitudes):
+def test_auto_early_stopping_averages_the_epochs_around_the_best(amplitudes, monkeypatch):
     # The kept first fit's weights are the mean of those of the epochs up
     # to 25 either side of its best (the patience, a tenth of 300, is 30).
     X, _ = amplitudes
     noise = np.random.default_rng(0).normal(5.0, 2.0, size=200)
+    statistics_of = []  # the data the batch norms' final statistics are taken on
+    original = sklstm._net.SequenceNet.set_population_statistics
+    monkeypatch.setattr(
+        sklstm._net.SequenceNet, "set_population_statistics",
+        lambda net, data, size: statistics_of.append(len(data)) or original(net, data, size),
+    )
     params = dict(AUTO, max_epochs=300, callbacks=[RecordWeights()])
     reg = LSTMSequenceRegressor(**params).fit(X[:200], noise)
     assert "valid_loss" in reg.history_[-1]
+    assert statistics_of == [160]  # once, on the first fit's training split: not the held out
     best = int(np.argmin(reg.history_[:, "valid_loss"]))
     assert reg.n_iter_ == best + 31
     weights = reg.net_.callbacks_[-1][1].weights_[max(0, best - 25): best + 26]
