@@ -424,9 +424,7 @@ class SequenceBatchNorm(nn.BatchNorm1d):
         # Statistics in the weights' dtype: under autocast h is bfloat16,
         # whose 8 bits of mantissa would round the sums over the batch.
         h = h.to(self.weight.dtype)
-        w = h.new_ones(1, 1, h.shape[2]) if keep is None else keep
-        if sample_weight is not None:
-            w = w * sample_weight.to(h.device, h.dtype)[:, None, None]
+        w = _step_weights(h, keep, sample_weight)
         count = w.sum()  # steps that count, weighted
         mean = (h * w).sum(dim=(0, 2)) / count
         centered = h - mean[:, None]
@@ -448,10 +446,7 @@ class SequenceBatchNorm(nn.BatchNorm1d):
         the others one value per channel.
         """
         h = h.to(torch.float64)
-        w = h.new_ones(1, 1, h.shape[2]) if keep is None else keep.to(h.dtype)
-        if sample_weight is not None:
-            w = w * sample_weight.to(h.device, h.dtype)[:, None, None]
-        w = w.expand(h.shape[0], 1, h.shape[2])
+        w = _step_weights(h, keep, sample_weight).expand(h.shape[0], 1, h.shape[2])
         return w.sum(), (h * w).sum(dim=(0, 2)), (h.square() * w).sum(dim=(0, 2))
 
     def set_moments(self, count, total, squares):
@@ -471,10 +466,7 @@ class SequenceBatchNorm(nn.BatchNorm1d):
 
         group = self.process_group
         h = h.to(self.weight.dtype)  # as in forward
-        w = h.new_ones(1, 1, h.shape[2]) if keep is None else keep
-        if sample_weight is not None:
-            w = w * sample_weight.to(h.device, h.dtype)[:, None, None]
-        w = w.expand(h.shape[0], 1, h.shape[2])
+        w = _step_weights(h, keep, sample_weight).expand(h.shape[0], 1, h.shape[2])
         count = sum_value(group, w.sum())
         # A batch of zero weight has no loss: statistics that stay finite.
         safe = count.clamp_min(torch.finfo(h.dtype).tiny)
@@ -488,6 +480,19 @@ class SequenceBatchNorm(nn.BatchNorm1d):
                 self.num_batches_tracked += 1
         scale = self.weight * torch.rsqrt(var + self.eps)
         return centered * scale[:, None] + self.bias[:, None]
+
+
+def _step_weights(h, keep, sample_weight):
+    """Each step's weight in a batch norm's statistics of ``h``, in ``h``'s dtype.
+
+    ``keep`` (1 at real steps, 0 at padding; None: all real) times each
+    sequence's ``sample_weight`` (None: 1), broadcastable to ``h``'s
+    ``(batch, 1, steps)``.
+    """
+    w = h.new_ones(1, 1, h.shape[2]) if keep is None else keep.to(h.dtype)
+    if sample_weight is not None:
+        w = w * sample_weight.to(h.device, h.dtype)[:, None, None]
+    return w
 
 
 _CONV_KERNELS = (8, 5, 3)  # LSTM-FCN's, then 3 for any further layer
