@@ -111,7 +111,7 @@ class BaseLSTMSequence(BaseEstimator, ABC):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "predict_batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
-        "lr_schedule": [StrOptions({"cosine", "plateau", "constant"})],
+        "lr_schedule": [StrOptions({"cosine", "plateau", "hold", "constant"})],
         "dtype": [StrOptions({"float32", "float64"})],
         "autocast": [StrOptions({"auto", "bfloat16"}), None],
         "gradient_clip": [Interval(Real, 0, None, closed="neither"), None],
@@ -685,8 +685,8 @@ class BaseLSTMSequence(BaseEstimator, ABC):
     def _net_callbacks(self, has_validation, schedule, verbose, patience=None, probe=None):
         callbacks = [] if probe is None else [("signal_probe", probe)]
         if schedule and self.lr_schedule != "constant":
-            hold = Converged.TAIL if self.lr_schedule == "plateau" else None
-            callbacks.append(("lr_schedule", CosineLR(hold)))
+            hold = None if self.lr_schedule == "cosine" else Converged.TAIL
+            callbacks.append(("lr_schedule", CosineLR(hold, stop=self.lr_schedule == "hold")))
         if self.gradient_clip is not None:
             callbacks.append(("gradient_clip", GradientNormClipping(self.gradient_clip)))
         if self.early_stopping and has_validation:

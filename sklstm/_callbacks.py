@@ -36,11 +36,14 @@ class CosineLR(Callback):
     and early stopping may stop it anywhere. With ``hold`` (a fraction of
     ``max_epochs``), the lr stays at lr until ``shorten`` is called, or
     until ``hold`` of the epochs are left, and then goes to 0 along a half
-    cosine over those.
+    cosine over those. With ``stop`` as well, the convergence test ends a
+    fit still at lr at once instead of shortening the schedule: only a fit
+    that reaches the last ``hold`` of its epochs anneals.
     """
 
-    def __init__(self, hold=None):
+    def __init__(self, hold=None, stop=False):
         self.hold = hold
+        self.stop = stop
 
     def on_train_begin(self, net, X=None, **kwargs):
         self.batches_ = -(-len(X) // net.batch_size)
@@ -94,7 +97,9 @@ class Converged(Callback):
     the cosine schedule (the callback named ``"lr_schedule"``), the lr then
     goes to 0 along a half cosine over a tenth of ``max_epochs`` (the small
     final steps of the full schedule, sooner) and training stops there;
-    without it, training stops at once, as skorch's ``EarlyStopping`` does.
+    without it, or with a schedule that stops a fit still at its lr
+    (``CosineLR.stop``), training stops at once, as skorch's
+    ``EarlyStopping`` does.
     """
 
     TAIL = 0.1  # of max_epochs: the anneal once converged
@@ -131,7 +136,10 @@ class Converged(Callback):
         if self.misses_ < self.patience:
             return
         schedule = dict(net.callbacks_).get("lr_schedule")
-        tail = 0 if schedule is None else math.ceil(self.tail * net.max_epochs)
+        if schedule is None or (schedule.stop and schedule.tail_ is None):
+            tail = 0
+        else:
+            tail = math.ceil(self.tail * net.max_epochs)
         if self.epoch_ + tail >= net.max_epochs:
             self.stop_at_ = net.max_epochs  # the schedule ends as soon
             return

@@ -114,16 +114,24 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         the device: the same update, about three times faster.
     lr : float, default=3e-3
         Learning rate (the peak of the schedule).
-    lr_schedule : {"cosine", "plateau", "constant"}, default="cosine"
-        ``"cosine"`` lowers the learning rate from ``lr`` to 0 along a half
-        cosine, step by step, over the ``max_epochs`` of a ``fit``: large
-        steps early, fine ones at the end, so the final weights do not
-        depend much on where the last few noisy steps left them.
-        ``"plateau"`` keeps ``lr`` until the convergence test of ``tol``
-        fires (or a tenth of ``max_epochs`` is left), then lowers it to 0
-        along a half cosine over a tenth of ``max_epochs``.
-        ``"constant"`` keeps ``lr``. ``partial_fit`` always trains at
-        ``lr``.
+    lr_schedule : {"cosine", "plateau", "hold", "constant"}, default="hold"
+        ``"hold"`` keeps ``lr`` until the convergence test of ``tol`` ends
+        the fit; a fit that reaches the last tenth of ``max_epochs`` first
+        (still learning, or with ``tol=None``) lowers it to 0 along a half
+        cosine over that tenth. ``"constant"`` keeps ``lr`` throughout.
+        ``"cosine"`` lowers it from ``lr`` to 0 along a half cosine, step
+        by step, over the ``max_epochs`` of a ``fit`` (and over a tenth of
+        them more once the convergence test fires): large steps early,
+        fine ones at the end. ``"plateau"`` keeps ``lr`` until the
+        convergence test fires (or a tenth of ``max_epochs`` is left), then
+        lowers it to 0 along a half cosine over a tenth of ``max_epochs``.
+        The classifier holds ``lr``: with its batch norms given the
+        training data's statistics at the end of ``fit`` (see
+        ``conv_channels``), a fit that has converged classifies as well
+        without the anneal that the cosine adds after the convergence test.
+        The regressor anneals along the cosine: its ``tol`` is None by
+        default, so holding ``lr`` would not end its fits sooner.
+        ``partial_fit`` always trains at ``lr``.
     weight_decay : float, default=0.0
         L2 penalty (decoupled for ``"adamw"``).
     batch_size : int, default=32
@@ -299,7 +307,7 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         bptt_window=128,
         optimizer="adam",
         lr=3e-3,
-        lr_schedule="cosine",
+        lr_schedule="hold",
         weight_decay=0.0,
         batch_size=32,
         predict_batch_size="auto",

@@ -67,7 +67,7 @@ def test_converged_fits_anneal_over_a_tenth_of_the_budget_then_stop(Estimator):
     params = dict(hidden_size=4, conv_channels=None, max_epochs=200, lr=0.01, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # stopping is not an interruption
-        est = Estimator(**params, tol=1e-3, n_iter_no_change=3).fit(X, y)
+        est = Estimator(**params, tol=1e-3, n_iter_no_change=3, lr_schedule="cosine").fit(X, y)
     # 40 sequences make 2 batches: rounds of 10 epochs (20 steps).
     converged = _first_converged_epoch(est.history_[:, "train_loss"], 10, 1e-3, 3)
     assert est.n_iter_ == converged + 20 < 200
@@ -114,6 +114,40 @@ def test_the_plateau_schedule_holds_the_lr_until_converged_then_anneals(Estimato
     assert full.n_iter_ == 200
     np.testing.assert_array_equal(lrs[:180], 0.01)
     np.testing.assert_allclose(lrs[180:], 0.005 * (1 + np.cos(np.pi * last_steps / 40)))
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_the_hold_schedule_stops_when_converged_and_anneals_only_at_the_budget_end(Estimator):
+    X, y = _two_groups(Estimator)
+    params = dict(
+        hidden_size=4, conv_channels=None, max_epochs=200, lr=0.01, random_state=0,
+        lr_schedule="hold",
+    )
+    # Converged before the last tenth: the same fit as the constant schedule.
+    est = Estimator(**params, tol=1e-3, n_iter_no_change=3).fit(X, y)
+    constant = Estimator(**{**params, "lr_schedule": "constant"}, tol=1e-3, n_iter_no_change=3)
+    constant.fit(X, y)
+    converged = _first_converged_epoch(est.history_[:, "train_loss"], 10, 1e-3, 3)
+    assert est.n_iter_ == constant.n_iter_ == converged < 180
+    np.testing.assert_array_equal(est.history_[:, "lr"], 0.01)
+    np.testing.assert_array_equal(est.history_[:, "train_loss"], constant.history_[:, "train_loss"])
+    # A fit that reaches the budget's last tenth anneals over it, as plateau's does:
+    # without a convergence test, and with one that fires during that anneal
+    # (the constant fit's epoch falls within it), which does not end it.
+    epochs = converged + 5
+    anneal_from = epochs - math.ceil(0.1 * epochs)
+    assert anneal_from < converged
+    steps = 2 * (epochs - anneal_from)
+    anneal = 0.005 * (1 + np.cos(np.pi * (2 * np.arange(steps // 2) + 1) / steps))
+    for tol in (None, 1e-3):
+        late = Estimator(**{**params, "max_epochs": epochs}, tol=tol, n_iter_no_change=3)
+        late.fit(X, y)
+        lrs = late.history_[:, "lr"]
+        assert late.n_iter_ == epochs
+        np.testing.assert_array_equal(lrs[:anneal_from], 0.01)
+        np.testing.assert_allclose(lrs[anneal_from:], anneal, rtol=1e-12)
+        if tol is not None:
+            assert dict(late.net_.callbacks_)["converged"].stop_at_ == epochs  # it fired
 
 
 def test_early_stopping_replaces_the_convergence_test(seq3d):
