@@ -136,6 +136,8 @@ class Converged(Callback):
         if self.misses_ < self.patience:
             return
         schedule = dict(net.callbacks_).get("lr_schedule")
+        if not isinstance(schedule, CosineLR):
+            schedule = None  # none of sklstm's (a user's own may take the name)
         if schedule is None or (schedule.stop and schedule.tail_ is None):
             tail = 0
         else:

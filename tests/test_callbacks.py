@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 from _tasks import ESTIMATORS, targets
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, LRScheduler
 
 from sklstm import LSTMSequenceClassifier
 
@@ -148,6 +148,20 @@ def test_the_hold_schedule_stops_when_converged_and_anneals_only_at_the_budget_e
         np.testing.assert_allclose(lrs[anneal_from:], anneal, rtol=1e-12)
         if tol is not None:
             assert dict(late.net_.callbacks_)["converged"].stop_at_ == epochs  # it fired
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_an_own_callback_named_lr_schedule_is_not_taken_for_sklstms(Estimator):
+    X, y = _two_groups(Estimator)
+    own = LRScheduler("StepLR", step_size=1000)  # keeps lr over these fits
+    params = dict(
+        hidden_size=4, conv_channels=None, max_epochs=200, lr=0.01, random_state=0,
+        lr_schedule="constant", tol=1e-3, n_iter_no_change=3,
+    )
+    est = Estimator(**params, callbacks=[("lr_schedule", own)]).fit(X, y)
+    # The convergence test stops at once, as without the callback.
+    converged = _first_converged_epoch(est.history_[:, "train_loss"], 10, 1e-3, 3)
+    assert est.n_iter_ == converged == Estimator(**params).fit(X, y).n_iter_ < 200
 
 
 def test_early_stopping_replaces_the_convergence_test(seq3d):
