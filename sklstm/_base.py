@@ -792,5 +792,12 @@ def _stopped_early(net):
     callbacks = dict(net.callbacks_)
     if getattr(callbacks.get("signal_probe"), "refit_", False):
         return True
-    stopper = callbacks.get("early_stopping") or callbacks.get("converged")
-    return stopper is not None and stopper.misses_ >= stopper.patience
+    stopper = callbacks.get("early_stopping")
+    if stopper is not None:
+        return stopper.misses_ >= stopper.patience
+    # Converged raises at the end of the epoch it stops at (an interrupt
+    # during its anneal comes before it).
+    converged = callbacks.get("converged")
+    return converged is not None and converged.stop_at_ is not None and (
+        converged.epoch_ >= converged.stop_at_
+    )

@@ -93,7 +93,11 @@ class Converged(Callback):
     ``round_steps`` optimizer steps (one epoch of a large training set,
     several of a small one, whose epochs of one or two batches are noisy).
     After ``patience`` rounds in a row whose loss is not below the best so
-    far by ``tol``, the fit has converged at the current learning rate. With
+    far by ``tol``, the fit has converged at the current learning rate; so
+    has it once a round's loss is below ``patience * tol``: a loss is never
+    negative, so less is left to gain than ``patience`` rounds that each
+    improve it by ``tol`` would give, and a fit that already fits its
+    training data would spend most of its time growing its margins. With
     the cosine schedule (the callback named ``"lr_schedule"``), the lr then
     goes to 0 along a half cosine over a tenth of ``max_epochs`` (the small
     final steps of the full schedule, sooner) and training stops there;
@@ -133,7 +137,8 @@ class Converged(Callback):
             self.best_, self.misses_ = loss, 0
         else:
             self.misses_ += 1
-        if self.misses_ < self.patience:
+        spent = loss < self.patience * self.tol
+        if self.misses_ < self.patience and not spent:
             return
         schedule = dict(net.callbacks_).get("lr_schedule")
         if not isinstance(schedule, CosineLR):
@@ -147,8 +152,13 @@ class Converged(Callback):
             return
         if net.verbose:
             print(
-                f"Converged: the training loss did not improve by tol={self.tol:g} in "
-                f"{self.patience} rounds of {self.epochs_per_round_} epoch(s); "
+                "Converged: the training loss "
+                + (
+                    f"{loss:.3g} is below n_iter_no_change * tol; "
+                    if spent
+                    else f"did not improve by tol={self.tol:g} in "
+                    f"{self.patience} rounds of {self.epochs_per_round_} epoch(s); "
+                )
                 + (f"annealing the lr to 0 over {tail} more epoch(s)." if tail else "stopping.")
             )
         self.stop_at_ = self.epoch_ + tail

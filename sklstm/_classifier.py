@@ -185,8 +185,9 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         training loss, averaged over rounds of at least 20 optimizer steps
         (one epoch, or several epochs of a small training set), has not
         fallen by ``tol`` below its best for ``n_iter_no_change`` rounds in
-        a row, as in sklearn's ``MLPClassifier``. None: train all
-        ``max_epochs``.
+        a row, as in sklearn's ``MLPClassifier``, or once a round's loss is
+        below ``n_iter_no_change * tol``, less than those rounds could gain
+        (a loss is never negative). None: train all ``max_epochs``.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, as in other sklearn classifiers.
     device : {"cpu", "cuda", "auto"}, default="cpu"

@@ -211,8 +211,9 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         training loss, averaged over rounds of at least 20 optimizer steps
         (one epoch, or several epochs of a small training set), has not
         fallen by ``tol`` below its best for ``n_iter_no_change`` rounds in
-        a row, as in sklearn's ``MLPClassifier``. None: train all
-        ``max_epochs``.
+        a row, as in sklearn's ``MLPClassifier``, or once a round's loss is
+        below ``n_iter_no_change * tol``, less than those rounds could gain
+        (a loss is never negative). None: train all ``max_epochs``.
     device : {"cpu", "cuda", "auto"}, default="cpu"
         Where to train and predict; ``"auto"`` picks CUDA when available.
     callbacks : list of skorch callbacks or None, default=None

@@ -48,7 +48,7 @@ def _first_converged_epoch(losses, epochs_per_round, tol, patience):
             best, misses = loss, 0
         else:
             misses += 1
-        if misses >= patience:
+        if misses >= patience or loss < patience * tol:
             return end
     return None
 
@@ -90,6 +90,25 @@ def test_converged_fits_anneal_over_a_tenth_of_the_budget_then_stop(Estimator):
     losses = constant.history_[:, "train_loss"]
     assert constant.n_iter_ == _first_converged_epoch(losses, 10, 1e-3, 3) < 200
     assert Estimator(**params, tol=None).fit(X, y).n_iter_ == 200
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_a_loss_below_patience_times_tol_ends_a_fit_still_improving(Estimator):
+    X, y = _two_groups(Estimator)
+    params = dict(
+        hidden_size=4, conv_channels=None, max_epochs=300, lr=0.01, random_state=0,
+        lr_schedule="constant", n_iter_no_change=50,
+    )
+    est = Estimator(**params, tol=1e-3).fit(X, y)
+    converged = dict(est.net_.callbacks_)["converged"]
+    losses = est.history_[:, "train_loss"]
+    rounds = np.mean(np.reshape(losses, (-1, 10)), axis=1)  # rounds of 10 epochs (20 steps)
+    # It stopped at the first round below 50 * 1e-3, while the loss still fell by tol.
+    assert rounds[-1] < 0.05 <= rounds[:-1].min()
+    assert est.n_iter_ < 300 and converged.misses_ < 50
+    assert est.n_iter_ == _first_converged_epoch(losses, 10, 1e-3, 50)
+    # tol=0 leaves only the patience test: the loss never goes below 0.
+    assert Estimator(**params, tol=0.0).fit(X, y).n_iter_ == 300
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
