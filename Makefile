@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint docs docs-noplot bench accuracy budget peers peers-bench regression gpu-check scale-bench clean
+.PHONY: run test lint docs docs-noplot bench accuracy budget stopping peers peers-bench regression gpu-check scale-bench clean
 
 run: $(VENV)/.installed
 	$(BIN)/python -m sklstm
@@ -57,6 +57,11 @@ accuracy: $(VENV)/.installed
 # the time of sklearn's check_estimator (about an hour in all).
 budget: $(VENV)/.installed
 	$(BIN)/python benchmarks/budget.py
+
+# Where each rule of the convergence test would end the accuracy suite's
+# fits, from one full-budget fit per set and seed (about 30 minutes).
+stopping: $(VENV)/.installed
+	$(BIN)/python benchmarks/stopping.py
 
 # The regressor's study on TSER data sets against ROCKET (about 15 minutes);
 # ROCKET runs in the peers' environment.

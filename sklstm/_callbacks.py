@@ -96,8 +96,8 @@ class Converged(Callback):
     far by ``tol``, the fit has converged at the current learning rate; so
     has it once a round's loss is below ``patience * tol``: a loss is never
     negative, so less is left to gain than ``patience`` rounds that each
-    improve it by ``tol`` would give, and a fit that already fits its
-    training data would spend most of its time growing its margins. With
+    improve it by ``tol`` would give (a classifier that fits its training
+    data would spend most of that time growing its margins). With
     the cosine schedule (the callback named ``"lr_schedule"``), the lr then
     goes to 0 along a half cosine over a tenth of ``max_epochs`` (the small
     final steps of the full schedule, sooner) and training stops there;

@@ -99,7 +99,9 @@ def test_a_loss_below_patience_times_tol_ends_a_fit_still_improving(Estimator):
         hidden_size=4, conv_channels=None, max_epochs=300, lr=0.01, random_state=0,
         lr_schedule="constant", n_iter_no_change=50,
     )
-    est = Estimator(**params, tol=1e-3).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # stopping is not an interruption
+        est = Estimator(**params, tol=1e-3).fit(X, y)
     converged = dict(est.net_.callbacks_)["converged"]
     losses = est.history_[:, "train_loss"]
     rounds = np.mean(np.reshape(losses, (-1, 10)), axis=1)  # rounds of 10 epochs (20 steps)
@@ -109,6 +111,30 @@ def test_a_loss_below_patience_times_tol_ends_a_fit_still_improving(Estimator):
     assert est.n_iter_ == _first_converged_epoch(losses, 10, 1e-3, 50)
     # tol=0 leaves only the patience test: the loss never goes below 0.
     assert Estimator(**params, tol=0.0).fit(X, y).n_iter_ == 300
+
+
+class InterruptAt(Callback):
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_an_interrupt_during_the_converged_anneal_is_reported(Estimator):
+    X, y = _two_groups(Estimator)
+    params = dict(
+        hidden_size=4, conv_channels=None, max_epochs=200, lr=0.01, random_state=0,
+        lr_schedule="cosine", tol=1e-3, n_iter_no_change=3,
+    )
+    converged = _first_converged_epoch(Estimator(**params).fit(X, y).history_[:, "train_loss"],
+                                       10, 1e-3, 3)
+    # The test has fired and the anneal runs 20 more epochs: 5 into it, an interrupt.
+    est = Estimator(**params, callbacks=[InterruptAt(converged + 5)])
+    with pytest.warns(UserWarning, match=f"interrupted after {converged + 5} epoch"):
+        est.fit(X, y)
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
