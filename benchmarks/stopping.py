@@ -32,6 +32,7 @@ from accuracy import DATASETS, load
 from skorch.callbacks import Callback
 
 from sklstm import LSTMSequenceClassifier
+from sklstm._callbacks import Converged
 
 ROUND_STEPS = 20
 # (name, tol, n_iter_no_change, floor): a fit ends after n_iter_no_change
@@ -85,7 +86,8 @@ def study(name, seed):
     seconds = time.perf_counter() - start
     final = (clf.n_iter_, seconds, clf.score(X_test, y_test))
     rounds = dict(clf.net_.callbacks_)["rounds"]
-    last_held = clf.n_iter_ - math.ceil(0.1 * clf.n_iter_)  # the anneal starts after it
+    budget = clf.net_.max_epochs
+    last_held = budget - math.ceil(Converged.TAIL * budget)  # the anneal starts after it
     losses = [loss for _, loss, _ in rounds.rounds_]
     scores = {}
     results = []
