@@ -103,10 +103,16 @@ class Converged(Callback):
     final steps of the full schedule, sooner) and training stops there;
     without it, or with a schedule that stops a fit still at its lr
     (``CosineLR.stop``), training stops at once, as skorch's
-    ``EarlyStopping`` does.
+    ``EarlyStopping`` does, and the model takes the mean of the weights at
+    the ends of the epochs of the last ``AVERAGE`` rounds (of the later
+    half of the rounds, in a fit of fewer than twice as many): weights
+    taken at a constant lr scatter around the minimum they approach, and
+    their mean is nearer to it, as the anneal's small final steps would
+    bring them (``averaged_rounds_`` says over how many rounds).
     """
 
     TAIL = 0.1  # of max_epochs: the anneal once converged
+    AVERAGE = 3  # rounds: the weights of a fit stopped at once
 
     def __init__(self, tol, patience, round_steps=20, tail=TAIL):
         self.tol = tol
@@ -121,6 +127,9 @@ class Converged(Callback):
         # Epochs of this fit (a warm start's history holds earlier ones too),
         # and the one that ends it, once converged.
         self.epoch_, self.stop_at_ = 0, None
+        # Sums of the epoch-end weights: this round's, and (sum, epochs) of the last rounds'.
+        self.sum_, self.sums_ = None, collections.deque(maxlen=self.AVERAGE)
+        self.rounds_, self.averaged_rounds_ = 0, 0
 
     def on_epoch_end(self, net, **kwargs):
         self.epoch_ += 1
@@ -129,10 +138,13 @@ class Converged(Callback):
                 raise KeyboardInterrupt
             return
         self.losses_.append(net.history[-1, "train_loss"])
+        self._add_weights(net)
         if len(self.losses_) < self.epochs_per_round_:
             return
         loss = math.fsum(self.losses_) / len(self.losses_)  # epochs of equal size
-        self.losses_ = []
+        self.sums_.append((self.sum_, len(self.losses_)))
+        self.sum_, self.losses_ = None, []
+        self.rounds_ += 1
         if loss < self.best_ - self.tol:
             self.best_, self.misses_ = loss, 0
         else:
@@ -150,6 +162,8 @@ class Converged(Callback):
         if self.epoch_ + tail >= net.max_epochs:
             self.stop_at_ = net.max_epochs  # the schedule ends as soon
             return
+        if not tail:
+            self._average_weights(net)
         if net.verbose:
             print(
                 "Converged: the training loss "
@@ -159,13 +173,50 @@ class Converged(Callback):
                     else f"did not improve by tol={self.tol:g} in "
                     f"{self.patience} rounds of {self.epochs_per_round_} epoch(s); "
                 )
-                + (f"annealing the lr to 0 over {tail} more epoch(s)." if tail else "stopping.")
+                + (
+                    f"annealing the lr to 0 over {tail} more epoch(s)."
+                    if tail
+                    else "stopping"
+                    + (
+                        f" with the mean weights of the last {self.averaged_rounds_} round(s)."
+                        if self.averaged_rounds_
+                        else "."
+                    )
+                )
             )
         self.stop_at_ = self.epoch_ + tail
         if tail:
             schedule.shorten(tail)
         else:
             raise KeyboardInterrupt
+
+    def _add_weights(self, net):
+        """Add the module's floating-point weights and buffers to this round's sum."""
+        state = net.module_.state_dict()
+        if self.sum_ is None:
+            self.sum_ = {
+                key: value.detach().clone() for key, value in state.items()
+                if value.is_floating_point()
+            }
+        else:
+            for key, total in self.sum_.items():
+                total.add_(state[key])
+
+    def _average_weights(self, net):
+        """Give the module the mean weights of the last rounds (the later half, at most)."""
+        rounds = min(len(self.sums_), self.rounds_ // 2)
+        self.averaged_rounds_ = rounds
+        if not rounds:
+            return
+        recent = list(self.sums_)[-rounds:]
+        epochs = sum(count for _, count in recent)
+        state = net.module_.state_dict()  # tensors that share the module's storage
+        with torch.no_grad():
+            for key in recent[0][0]:
+                total = recent[0][0][key].clone()
+                for sums, _ in recent[1:]:
+                    total.add_(sums[key])
+                state[key].copy_(total.div_(epochs))
 
 
 class SignalProbe(Callback):

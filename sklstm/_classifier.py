@@ -127,8 +127,9 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         lowers it to 0 along a half cosine over a tenth of ``max_epochs``.
         The classifier holds ``lr``: with its batch norms given the
         training data's statistics at the end of ``fit`` (see
-        ``conv_channels``), a fit that has converged classifies as well
-        without the anneal that the cosine adds after the convergence test.
+        ``conv_channels``) and its last rounds' weights averaged (see
+        ``tol``), a fit that has converged classifies as well without the
+        anneal that the cosine adds after the convergence test.
         The regressor anneals along the cosine: its ``tol`` is None by
         default, so holding ``lr`` would not end its fits sooner.
         ``partial_fit`` always trains at ``lr``.
@@ -187,7 +188,11 @@ class LSTMSequenceClassifier(ClassifierMixin, BaseLSTMSequence):
         fallen by ``tol`` below its best for ``n_iter_no_change`` rounds in
         a row, as in sklearn's ``MLPClassifier``, or once a round's loss is
         below ``n_iter_no_change * tol``, less than those rounds could gain
-        (a loss is never negative). None: train all ``max_epochs``.
+        (a loss is never negative). A fit that the test ends at a constant
+        ``lr`` (``"hold"``, ``"constant"``) keeps the mean of its weights at
+        the ends of the epochs of its last 3 rounds (of the later half of
+        its rounds, if fewer than 6): the mean of weights that scatter
+        around a minimum is nearer to it. None: train all ``max_epochs``.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, as in other sklearn classifiers.
     device : {"cpu", "cuda", "auto"}, default="cpu"

@@ -138,8 +138,9 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         lowers it to 0 along a half cosine over a tenth of ``max_epochs``.
         The classifier holds ``lr``: with its batch norms given the
         training data's statistics at the end of ``fit`` (see
-        ``conv_channels``), a fit that has converged classifies as well
-        without the anneal that the cosine adds after the convergence test.
+        ``conv_channels``) and its last rounds' weights averaged (see
+        ``tol``), a fit that has converged classifies as well without the
+        anneal that the cosine adds after the convergence test.
         The regressor anneals along the cosine: its ``tol`` is None by
         default, so holding ``lr`` would not end its fits sooner.
         ``partial_fit`` always trains at ``lr``.
@@ -213,7 +214,11 @@ class LSTMSequenceRegressor(RegressorMixin, BaseLSTMSequence):
         fallen by ``tol`` below its best for ``n_iter_no_change`` rounds in
         a row, as in sklearn's ``MLPClassifier``, or once a round's loss is
         below ``n_iter_no_change * tol``, less than those rounds could gain
-        (a loss is never negative). None: train all ``max_epochs``.
+        (a loss is never negative). A fit that the test ends at a constant
+        ``lr`` (``"hold"``, ``"constant"``) keeps the mean of its weights at
+        the ends of the epochs of its last 3 rounds (of the later half of
+        its rounds, if fewer than 6): the mean of weights that scatter
+        around a minimum is nearer to it. None: train all ``max_epochs``.
     device : {"cpu", "cuda", "auto"}, default="cpu"
         Where to train and predict; ``"auto"`` picks CUDA when available.
     callbacks : list of skorch callbacks or None, default=None

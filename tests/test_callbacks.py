@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from _tasks import ESTIMATORS, targets
 from skorch.callbacks import Callback, LRScheduler
 
@@ -193,6 +194,62 @@ def test_the_hold_schedule_stops_when_converged_and_anneals_only_at_the_budget_e
         np.testing.assert_allclose(lrs[anneal_from:], anneal, rtol=1e-12)
         if tol is not None:
             assert dict(late.net_.callbacks_)["converged"].stop_at_ == epochs  # it fired
+
+
+class KeepWeights(Callback):
+    """Keeps a copy of the module's parameters after every training step."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.steps_ = []
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            self.steps_.append(
+                {name: p.detach().clone() for name, p in net.module_.named_parameters()}
+            )
+
+
+def _parameters(est):
+    return {name: p.detach() for name, p in est.net_.module_.named_parameters()}
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_a_fit_stopped_at_once_takes_the_mean_weights_of_its_last_rounds(Estimator):
+    X, y = _two_groups(Estimator)
+    params = dict(
+        hidden_size=4, conv_channels=None, max_epochs=200, lr=0.01, random_state=0,
+        tol=1e-3, n_iter_no_change=3,
+    )
+    for schedule in ("hold", "constant"):
+        est = Estimator(**params, lr_schedule=schedule, callbacks=[("keep", KeepWeights())])
+        est.fit(X, y)
+        converged = _first_converged_epoch(est.history_[:, "train_loss"], 10, 1e-3, 3)
+        assert est.n_iter_ == converged < 180
+        # 2 steps an epoch, rounds of 10 epochs: the weights at the ends of the
+        # epochs of the last 3 rounds (of the later half of the rounds).
+        rounds = min(3, converged // 10 // 2)
+        assert rounds >= 1 and dict(est.net_.callbacks_)["converged"].averaged_rounds_ == rounds
+        ends = dict(est.net_.callbacks_)["keep"].steps_[1::2][-10 * rounds :]
+        for name, value in _parameters(est).items():
+            mean = torch.stack([state[name] for state in ends]).mean(0)
+            torch.testing.assert_close(value, mean, rtol=1e-5, atol=1e-6)
+        last = ends[-1]
+        assert not all(torch.equal(value, last[name]) for name, value in _parameters(est).items())
+    # A fit the test ends at its first round keeps its last weights (the
+    # floor of 3 * 1.0 fires at once), as does one that anneals or runs its budget.
+    cases = [
+        (dict(tol=1.0, lr_schedule="hold"), 10),
+        (dict(lr_schedule="cosine"), converged + 20),  # the hold fit's epoch, above
+        (dict(tol=None, max_epochs=30), 30),
+    ]
+    for changed, epochs in cases:
+        est = Estimator(**{**params, **changed}, callbacks=[("keep", KeepWeights())]).fit(X, y)
+        assert est.n_iter_ == epochs
+        last = dict(est.net_.callbacks_)["keep"].steps_[-1]
+        for name, value in _parameters(est).items():
+            assert torch.equal(value, last[name])
+        converged = dict(est.net_.callbacks_).get("converged")
+        assert converged is None or converged.averaged_rounds_ == 0
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
