@@ -190,6 +190,10 @@ class Converged(Callback):
         else:
             raise KeyboardInterrupt
 
+    def on_train_end(self, net, **kwargs):
+        self.sum_ = None  # the sums are four copies of the weights: not kept with the model
+        self.sums_.clear()
+
     def _add_weights(self, net):
         """Add the module's floating-point weights and buffers to this round's sum."""
         state = net.module_.state_dict()

@@ -228,7 +228,9 @@ def test_a_fit_stopped_at_once_takes_the_mean_weights_of_its_last_rounds(Estimat
         # 2 steps an epoch, rounds of 10 epochs: the weights at the ends of the
         # epochs of the last 3 rounds (of the later half of the rounds).
         rounds = min(3, converged // 10 // 2)
-        assert rounds >= 1 and dict(est.net_.callbacks_)["converged"].averaged_rounds_ == rounds
+        converged_cb = dict(est.net_.callbacks_)["converged"]
+        assert rounds >= 1 and converged_cb.averaged_rounds_ == rounds
+        assert converged_cb.sum_ is None and not converged_cb.sums_  # freed once trained
         ends = dict(est.net_.callbacks_)["keep"].steps_[1::2][-10 * rounds :]
         for name, value in _parameters(est).items():
             mean = torch.stack([state[name] for state in ends]).mean(0)
