@@ -3,12 +3,14 @@
 Each set and seed fits the default classifier once with ``tol=None`` (its
 whole budget; the held lr anneals over the budget's last tenth), keeping
 the weights at the end of every round of the convergence test (whole
-epochs of at least 20 steps, as ``tol`` counts them). A stopping rule only
-chooses the round a fit ends at, so the fit it gives is that round's
-snapshot, scored here with the batch norm statistics that the end of
-``fit`` sets; a rule that fires within the budget's last tenth lets the
-anneal finish (as ``lr_schedule="hold"`` does), which is the full fit. The
-time is the full fit's, scaled by the epochs trained.
+epochs of at least 20 steps, as ``tol`` counts them) and the mean of that
+round's epoch-end weights. A stopping rule only chooses the round a fit
+ends at, so the fit it gives is what the test keeps there (the mean of
+the last ``Converged.AVERAGE`` rounds' epoch-end weights, of the later
+half of the rounds at most), scored here with the batch norm statistics
+that the end of ``fit`` sets; a rule that fires within the budget's last
+tenth lets the anneal finish (as ``lr_schedule="hold"`` does), which is
+the full fit. The time is the full fit's, scaled by the epochs trained.
 
 The rules: the default (a round's loss not below the best by ``tol`` for
 ``n_iter_no_change`` rounds, or below ``n_iter_no_change * tol``), the
@@ -27,6 +29,7 @@ import math
 import time
 
 import numpy as np
+import torch
 from _timing import machine, print_markdown_table
 from accuracy import DATASETS, load
 from skorch.callbacks import Callback
@@ -49,19 +52,29 @@ SUITE = [name for name in DATASETS if name not in ("ACSF1", "PLAID")]
 
 
 class Rounds(Callback):
-    """Keep each round's mean training loss and the weights at its end."""
+    """Keep each round's mean training loss, the mean of its epoch-end weights and its last."""
 
     def on_train_begin(self, net, X=None, **kwargs):
         self.train_ = X
         self.epochs_per_round_ = -(-ROUND_STEPS // -(-len(X) // net.batch_size))
-        self.losses_, self.rounds_ = [], []
+        self.losses_, self.states_, self.rounds_ = [], [], []
 
     def on_epoch_end(self, net, **kwargs):
         self.losses_.append(net.history[-1, "train_loss"])
+        self.states_.append(copy.deepcopy(net.module_.state_dict()))
         if len(self.losses_) == self.epochs_per_round_:
             loss = math.fsum(self.losses_) / len(self.losses_)
-            self.rounds_.append((len(net.history), loss, copy.deepcopy(net.module_.state_dict())))
-            self.losses_ = []
+            self.rounds_.append((len(net.history), loss, _mean(self.states_), self.states_[-1]))
+            self.losses_, self.states_ = [], []
+
+
+def _mean(states):
+    """The mean of state dicts' floating-point entries (the last one's others)."""
+    return {
+        key: torch.stack([state[key] for state in states]).mean(0)
+        if value.is_floating_point() else value
+        for key, value in states[-1].items()
+    }
 
 
 def stop_round(losses, tol, patience, floor):
@@ -88,7 +101,7 @@ def study(name, seed):
     rounds = dict(clf.net_.callbacks_)["rounds"]
     budget = clf.net_.max_epochs
     last_held = budget - math.ceil(Converged.TAIL * budget)  # the anneal starts after it
-    losses = [loss for _, loss, _ in rounds.rounds_]
+    losses = [loss for _, loss, _, _ in rounds.rounds_]
     scores = {}
     results = []
     for _, tol, patience, floor in RULES:
@@ -96,8 +109,14 @@ def study(name, seed):
         if i is None or rounds.rounds_[i][0] > last_held:
             results.append(final)
             continue
-        epochs, _, state = rounds.rounds_[i]
+        epochs = rounds.rounds_[i][0]
         if i not in scores:
+            # The mean of the last AVERAGE rounds' means (rounds of equal epochs).
+            kept = min(Converged.AVERAGE, (i + 1) // 2)
+            if kept:
+                state = _mean([mean for _, _, mean, _ in rounds.rounds_[i + 1 - kept : i + 1]])
+            else:  # a stop at the first round keeps its last weights
+                state = rounds.rounds_[i][3]
             clf.net_.module_.load_state_dict(state)
             train = rounds.train_
             clf.net_.set_population_statistics(train, clf._predict_batch_size(train))

@@ -129,7 +129,7 @@ class Converged(Callback):
         self.epoch_, self.stop_at_ = 0, None
         # Sums of the epoch-end weights: this round's, and (sum, epochs) of the last rounds'.
         self.sum_, self.sums_ = None, collections.deque(maxlen=self.AVERAGE)
-        self.rounds_, self.averaged_rounds_ = 0, 0
+        self.averaged_rounds_ = 0
 
     def on_epoch_end(self, net, **kwargs):
         self.epoch_ += 1
@@ -144,7 +144,6 @@ class Converged(Callback):
         loss = math.fsum(self.losses_) / len(self.losses_)  # epochs of equal size
         self.sums_.append((self.sum_, len(self.losses_)))
         self.sum_, self.losses_ = None, []
-        self.rounds_ += 1
         if loss < self.best_ - self.tol:
             self.best_, self.misses_ = loss, 0
         else:
@@ -165,25 +164,20 @@ class Converged(Callback):
         if not tail:
             self._average_weights(net)
         if net.verbose:
-            print(
-                "Converged: the training loss "
-                + (
-                    f"{loss:.3g} is below n_iter_no_change * tol; "
-                    if spent
-                    else f"did not improve by tol={self.tol:g} in "
-                    f"{self.patience} rounds of {self.epochs_per_round_} epoch(s); "
+            if spent:
+                why = f"{loss:.3g} is below n_iter_no_change * tol"
+            else:
+                why = (
+                    f"did not improve by tol={self.tol:g} in {self.patience} rounds "
+                    f"of {self.epochs_per_round_} epoch(s)"
                 )
-                + (
-                    f"annealing the lr to 0 over {tail} more epoch(s)."
-                    if tail
-                    else "stopping"
-                    + (
-                        f" with the mean weights of the last {self.averaged_rounds_} round(s)."
-                        if self.averaged_rounds_
-                        else "."
-                    )
-                )
-            )
+            if tail:
+                then = f"annealing the lr to 0 over {tail} more epoch(s)."
+            elif self.averaged_rounds_:
+                then = f"stopping with the mean weights of the last {self.averaged_rounds_} round(s)."
+            else:
+                then = "stopping."
+            print(f"Converged: the training loss {why}; {then}")
         self.stop_at_ = self.epoch_ + tail
         if tail:
             schedule.shorten(tail)
@@ -208,7 +202,8 @@ class Converged(Callback):
 
     def _average_weights(self, net):
         """Give the module the mean weights of the last rounds (the later half, at most)."""
-        rounds = min(len(self.sums_), self.rounds_ // 2)
+        # Called at the end of a round: the fit's rounds so far are whole.
+        rounds = min(len(self.sums_), self.epoch_ // self.epochs_per_round_ // 2)
         self.averaged_rounds_ = rounds
         if not rounds:
             return
@@ -217,10 +212,7 @@ class Converged(Callback):
         state = net.module_.state_dict()  # tensors that share the module's storage
         with torch.no_grad():
             for key in recent[0][0]:
-                total = recent[0][0][key].clone()
-                for sums, _ in recent[1:]:
-                    total.add_(sums[key])
-                state[key].copy_(total.div_(epochs))
+                state[key].copy_(sum(sums[key] for sums, _ in recent) / epochs)
 
 
 class SignalProbe(Callback):
