@@ -9,8 +9,11 @@ BIN := $(VENV)/bin
 run: $(VENV)/.installed
 	$(BIN)/python -m sklstm
 
+# One pytest worker per CPU (pytest-xdist), each with one torch thread: the
+# tests' models are too small to keep a second thread busy, and the tests
+# that need two threads set them themselves.
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n auto
 
 # ruff, with the rules in pyproject.toml (CI runs it after the tests).
 lint: $(VENV)/.installed

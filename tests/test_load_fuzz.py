@@ -15,7 +15,8 @@ outputs of the right shape and values, and ``partial_fit`` must work or
 raise ValueError / TypeError. Anything else (another exception type, a
 crash, a hang, memory beyond 1 GiB) fails. A kind's mutants run in one
 fresh process (``run_isolated``). ``MIN_MUTANTS`` bounds how many the suite
-tries from below; the test prints the count.
+tries from below; the test prints the count when pytest runs in one
+process (``pytest -n 0``: workers' output is not shown).
 """
 
 import json
