@@ -314,7 +314,7 @@ def parallel_fit(client=None, *, n_workers=None, timeout=600):
     >>> from sklstm.datasets import make_sequence_classification
     >>> X, y = make_sequence_classification(n_samples=40, random_state=0)
     >>> with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
-    ...                   dashboard_address=None) as cluster, Client(cluster) as client:
+    ...                   dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
     ...     with parallel_fit(client):
     ...         clf = LSTMSequenceClassifier(max_epochs=2, random_state=0).fit(X, y)
     >>> clf.predict(X[:3]).shape

@@ -146,7 +146,9 @@ def client():
     os.environ["PYTHONPATH"] = _env()["PYTHONPATH"]
     with LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None,
+        # The scheduler's HTTP server on a free loopback port: without an
+        # address it takes 8787, which another pytest worker's cluster may hold.
+        dashboard_address="127.0.0.1:0",
     ) as cluster, Client(cluster) as client:
         yield client
 
