@@ -44,6 +44,12 @@ beside the default's, with the ratio of the total times; ``--compare
 NAME=VALUE`` (repeatable) does the same with other parameters changed.
 Both settings of a seed are fitted one after the other, in turns.
 
+``--resamples N`` fits every seed on N splits of each data set, as
+tsml-eval does: resample 0 is the official split; resample k > 0 pools
+the training and test sequences and splits them again at random (seed k)
+with the official training set's size and class counts. The peers'
+figures beside them are for the official split only.
+
 Usage::
 
     python benchmarks/accuracy.py                  # the suite, 3 seeds
@@ -52,6 +58,7 @@ Usage::
     python benchmarks/accuracy.py --datasets ACSF1 PLAID --seeds 1
     python benchmarks/accuracy.py --param pooling=last --param lr=0.001
     python benchmarks/accuracy.py --param "conv_channels=(64,128,64)" --param hidden_size=64
+    python benchmarks/accuracy.py --datasets ArrowHead --seeds 1 --resamples 10
 """
 
 import argparse
@@ -60,6 +67,7 @@ import time
 import numpy as np
 from _archives import load_ts
 from _timing import literal_params, print_markdown_table
+from sklearn.model_selection import train_test_split
 
 from sklstm import LSTMSequenceClassifier
 from sklstm.datasets import load_japanese_vowels
@@ -98,23 +106,40 @@ def load(name):
     return load_ts(DATASETS[name][0], name)
 
 
-def evaluate(name, seeds, *settings):
-    """``(n_train, n_test, runs)``: per setting and seed, ``(epochs, fit seconds, accuracy)``.
+def resample(X_train, X_test, y_train, y_test, k):
+    """Split ``k`` of the data: the official one for 0, else a stratified re-split."""
+    if k == 0:
+        return X_train, X_test, y_train, y_test
+    y = np.concatenate([y_train, y_test])
+    train, test = train_test_split(
+        np.arange(len(y)), train_size=len(y_train), stratify=y, random_state=k
+    )
+    X = [*X_train, *X_test]
+    pick = (lambda rows: np.stack([X[i] for i in rows])) if isinstance(X_train, np.ndarray) \
+        else (lambda rows: [X[i] for i in rows])
+    return pick(train), pick(test), y[train], y[test]
+
+
+def evaluate(name, seeds, *settings, resamples=1):
+    """``(n_train, n_test, runs)``: per setting, seed and resample, ``(epochs, fit s, accuracy)``.
 
     Each seed fits every setting (a dict of parameters), in turns: the
     first setting first for even seeds, last for odd ones, so that a slow
     phase of the machine hits them alike.
     """
-    X_train, X_test, y_train, y_test = load(name)
+    data = load(name)
     runs = [[] for _ in settings]
-    for seed in range(seeds):
-        order = list(enumerate(settings))
-        for i, params in order if seed % 2 == 0 else order[::-1]:
-            clf = LSTMSequenceClassifier(random_state=seed, **params)
-            start = time.perf_counter()
-            clf.fit(X_train, y_train)
-            runs[i].append((clf.n_iter_, time.perf_counter() - start, clf.score(X_test, y_test)))
-    return len(y_train), len(y_test), [np.array(r) for r in runs]
+    for k in range(resamples):
+        X_train, X_test, y_train, y_test = resample(*data, k)
+        for seed in range(seeds):
+            order = list(enumerate(settings))
+            for i, params in order if seed % 2 == 0 else order[::-1]:
+                clf = LSTMSequenceClassifier(random_state=seed, **params)
+                start = time.perf_counter()
+                clf.fit(X_train, y_train)
+                score = clf.score(X_test, y_test)
+                runs[i].append((clf.n_iter_, time.perf_counter() - start, score))
+    return len(data[2]), len(data[3]), [np.array(r) for r in runs]
 
 
 def fmt(value):
@@ -125,6 +150,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--resamples", type=int, default=1,
+                        help="splits per data set: the official one, then stratified re-splits")
     parser.add_argument(
         "--param", action="append", default=[], metavar="NAME=VALUE",
         help="an LSTMSequenceClassifier parameter to change (a Python literal)",
@@ -138,7 +165,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     params = literal_params(args.param)
     print(f"LSTMSequenceClassifier({', '.join(f'{k}={v!r}' for k, v in params.items())}), "
-          f"seeds 0-{args.seeds - 1}, official train/test splits")
+          f"seeds 0-{args.seeds - 1}, " + ("official train/test splits" if args.resamples == 1
+          else f"resamples 0-{args.resamples - 1} (0: the official split; peers' figures: 0 only)"))
     other = None
     if args.full_budget or args.compare:
         other = {**params, **({"tol": None} if args.full_budget else {}),
@@ -153,7 +181,8 @@ def main(argv=None):
     for name in args.datasets:
         _, kind, anchors = DATASETS[name]
         n_train, n_test, (runs, *full) = evaluate(
-            name, args.seeds, params, *([] if other is None else [other])
+            name, args.seeds, params, *([] if other is None else [other]),
+            resamples=args.resamples,
         )
         scores = runs[:, 2]
         rows.append((
