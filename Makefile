@@ -9,9 +9,9 @@ BIN := $(VENV)/bin
 run: $(VENV)/.installed
 	$(BIN)/python -m sklstm
 
-# One pytest worker per logical CPU (pytest-xdist), each with one torch thread: the
-# tests' models are too small to keep a second thread busy, and the tests
-# that need two threads set them themselves.
+# One pytest worker per logical CPU (pytest-xdist), each with one torch
+# thread: the tests' models are too small to keep a second thread busy,
+# and the tests that need two threads set them themselves.
 test: $(VENV)/.installed
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n logical
 
