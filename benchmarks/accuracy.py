@@ -65,9 +65,8 @@ import argparse
 import time
 
 import numpy as np
-from _archives import load_ts
+from _archives import load_ts, resample
 from _timing import literal_params, print_markdown_table
-from sklearn.model_selection import train_test_split
 
 from sklstm import LSTMSequenceClassifier
 from sklstm.datasets import load_japanese_vowels
@@ -104,20 +103,6 @@ def load(name):
     if name == "JapaneseVowels":
         return load_japanese_vowels(return_X_y=True)
     return load_ts(DATASETS[name][0], name)
-
-
-def resample(X_train, X_test, y_train, y_test, k):
-    """Split ``k`` of the data: the official one for 0, else a stratified re-split."""
-    if k == 0:
-        return X_train, X_test, y_train, y_test
-    y = np.concatenate([y_train, y_test])
-    train, test = train_test_split(
-        np.arange(len(y)), train_size=len(y_train), stratify=y, random_state=k
-    )
-    X = [*X_train, *X_test]
-    pick = (lambda rows: np.stack([X[i] for i in rows])) if isinstance(X_train, np.ndarray) \
-        else (lambda rows: [X[i] for i in rows])
-    return pick(train), pick(test), y[train], y[test]
 
 
 def evaluate(name, seeds, *settings, resamples=1):

@@ -25,6 +25,10 @@ compiling the model too). Contenders:
   end; its numba functions are compiled by a small fit first, outside the
   time.
 
+``--resamples N`` fits every contender on N splits of each data set:
+the official one, then stratified re-splits with the official training
+set's size and class counts (tsml-eval's resamples; ``_archives.py``).
+
 Keras and ROCKET run in the benchmark-only environment ``benchmarks/.peers``
 (``make peers``; tensorflow-cpu and sktime pin ``pandas<3.1``, which the
 project's environment cannot share). The data: JapaneseVowels (bundled),
@@ -36,6 +40,7 @@ Usage::
     python benchmarks/peers.py --datasets GunPoint --seeds 3
     python benchmarks/peers.py --contenders sklstm rocket
     python benchmarks/peers.py --contenders sklstm rocket --param bptt_window=64
+    python benchmarks/peers.py --datasets ArrowHead --contenders sklstm rocket --resamples 10
 """
 
 import argparse
@@ -54,6 +59,7 @@ DATASETS = {
     "BasicMotions": ("aeon", "6 channels, 100 steps"),
     "ArrowHead": ("aeon", "251 steps"),
     "ItalyPowerDemand": ("aeon", "24 steps"),
+    "PickupGestureWiimoteZ": ("aeon", "29-361 steps, 10 classes"),
     "ACSF1": ("aeon", "1460 steps, 10 classes"),
     "PLAID": ("sktime", "100-1344 steps, 11 classes"),
 }
@@ -72,16 +78,17 @@ CONTENDERS = {
 KERAS = {"keras-ex1": (1, 10), "keras-ex1-100": (1, 100), "keras-ex2": (2, 10), "keras-ex3": (3, 10)}
 
 
-def load(name):
-    """``{"X_train", "X_test", "y_train", "y_test"}``, labels as 0..k-1."""
+def load(name, k=0):
+    """``{"X_train", "X_test", "y_train", "y_test"}`` of resample ``k``, labels as 0..k-1."""
+    from _archives import load_ts, resample
+
     if name == "JapaneseVowels":
         from sklstm.datasets import load_japanese_vowels
 
-        X_train, X_test, y_train, y_test = load_japanese_vowels(return_X_y=True)
+        data = load_japanese_vowels(return_X_y=True)
     else:
-        from _archives import load_ts
-
-        X_train, X_test, y_train, y_test = load_ts(DATASETS[name][0], name)
+        data = load_ts(DATASETS[name][0], name)
+    X_train, X_test, y_train, y_test = resample(*data, k)
     classes = np.unique(np.concatenate([y_train, y_test]))
     return {
         "X_train": X_train, "X_test": X_test,
@@ -179,13 +186,17 @@ def main(argv=None):
                         choices=list(CONTENDERS))
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2, help="threads of every contender")
+    parser.add_argument("--resamples", type=int, default=1,
+                        help="splits per data set: the official one, then stratified re-splits")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="a parameter of sklstm's classifier, a Python literal (repeatable)")
     args = parser.parse_args(argv)
     from _timing import machine, print_markdown_table
 
     print(machine())
-    print(f"seeds 0-{args.seeds - 1}, {args.threads} threads, official train/test splits, "
+    splits = ("official train/test splits" if args.resamples == 1 else
+              f"resamples 0-{args.resamples - 1} (0: the official split)")
+    print(f"seeds 0-{args.seeds - 1}, {args.threads} threads, {splits}, "
           "each fit in a fresh process"
           + (f"; sklstm with {', '.join(args.param)}" if args.param else ""))
     header = ["data set", "kind", "train/test"]
@@ -196,13 +207,14 @@ def main(argv=None):
         header += ["sklstm - ROCKET accuracy", "sklstm / ROCKET time"]
     rows = []
     for dataset in args.datasets:
-        data = load(dataset)
+        splits = [load(dataset, k) for k in range(args.resamples)]
+        data = splits[0]
         results = {}
         for name in args.contenders:
             runs = [
-                run_worker(Path(__file__), name, data, seed, args.threads,
+                run_worker(Path(__file__), name, split, seed, args.threads,
                            peers=CONTENDERS[name][0], extra=args.param if name == "sklstm" else ())
-                for seed in range(args.seeds)
+                for split in splits for seed in range(args.seeds)
             ]
             results[name] = (np.mean([r["accuracy"] for r in runs]),
                              np.mean([r["seconds"] for r in runs]))
