@@ -81,6 +81,6 @@ def resample(X_train, X_test, y_train, y_test, k):
         np.arange(len(y)), train_size=len(y_train), stratify=y, random_state=k
     )
     X = [*X_train, *X_test]
-    pick = (lambda rows: np.stack([X[i] for i in rows])) if isinstance(X_train, np.ndarray) \
-        else (lambda rows: [X[i] for i in rows])
-    return pick(train), pick(test), y[train], y[test]
+    as_given = np.stack if isinstance(X_train, np.ndarray) else list
+    return (as_given([X[i] for i in train]), as_given([X[i] for i in test]),
+            y[train], y[test])

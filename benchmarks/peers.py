@@ -78,8 +78,11 @@ CONTENDERS = {
 KERAS = {"keras-ex1": (1, 10), "keras-ex1-100": (1, 100), "keras-ex2": (2, 10), "keras-ex3": (3, 10)}
 
 
-def load(name, k=0):
-    """``{"X_train", "X_test", "y_train", "y_test"}`` of resample ``k``, labels as 0..k-1."""
+def load(name, resamples=1):
+    """Per resample (0: the official split), ``{"X_train", "X_test", "y_train", "y_test"}``.
+
+    The data set is read once; labels are encoded as 0..n_classes-1.
+    """
     from _archives import load_ts, resample
 
     if name == "JapaneseVowels":
@@ -88,12 +91,16 @@ def load(name, k=0):
         data = load_japanese_vowels(return_X_y=True)
     else:
         data = load_ts(DATASETS[name][0], name)
-    X_train, X_test, y_train, y_test = resample(*data, k)
-    classes = np.unique(np.concatenate([y_train, y_test]))
-    return {
-        "X_train": X_train, "X_test": X_test,
-        "y_train": np.searchsorted(classes, y_train), "y_test": np.searchsorted(classes, y_test),
-    }
+    classes = np.unique(np.concatenate([data[2], data[3]]))
+    splits = []
+    for k in range(resamples):
+        X_train, X_test, y_train, y_test = resample(*data, k)
+        splits.append({
+            "X_train": X_train, "X_test": X_test,
+            "y_train": np.searchsorted(classes, y_train),
+            "y_test": np.searchsorted(classes, y_test),
+        })
+    return splits
 
 
 # Workers: each fits one contender and returns (fitted predict function, seconds).
@@ -194,9 +201,9 @@ def main(argv=None):
     from _timing import machine, print_markdown_table
 
     print(machine())
-    splits = ("official train/test splits" if args.resamples == 1 else
-              f"resamples 0-{args.resamples - 1} (0: the official split)")
-    print(f"seeds 0-{args.seeds - 1}, {args.threads} threads, {splits}, "
+    described = ("official train/test splits" if args.resamples == 1 else
+                 f"resamples 0-{args.resamples - 1} (0: the official split)")
+    print(f"seeds 0-{args.seeds - 1}, {args.threads} threads, {described}, "
           "each fit in a fresh process"
           + (f"; sklstm with {', '.join(args.param)}" if args.param else ""))
     header = ["data set", "kind", "train/test"]
@@ -207,7 +214,7 @@ def main(argv=None):
         header += ["sklstm - ROCKET accuracy", "sklstm / ROCKET time"]
     rows = []
     for dataset in args.datasets:
-        splits = [load(dataset, k) for k in range(args.resamples)]
+        splits = load(dataset, args.resamples)
         data = splits[0]
         results = {}
         for name in args.contenders:
